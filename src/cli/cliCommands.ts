@@ -1,0 +1,15 @@
+// The list of subcommands. Each entry imports its module lazily so that `kv-distill index`
+// never loads node-llama-cpp.
+export type CliCommand = {
+    name: string;
+    summary: string;
+    run(args: readonly string[]): Promise<number>;
+};
+
+export const cliCommands: readonly CliCommand[] = [
+    {
+        name: "backend",
+        summary: "Report which llama.cpp build and backend would be used",
+        run: async (args) => (await import("./backendCommand.js")).runBackendCommand(args)
+    }
+];

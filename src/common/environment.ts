@@ -1,0 +1,23 @@
+// The one module that reads environment variables, so every knob is listed in one place.
+export type KvDistillEnvironment = {
+    /** A file the extension mirrors its log to (used by end-to-end tests). */
+    logFile: string | undefined;
+    /** Overrides where the command line keeps caches. */
+    cacheDir: string | undefined;
+    /** XDG cache home, for the default cache location. */
+    xdgCacheHome: string | undefined;
+    home: string | undefined;
+};
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): KvDistillEnvironment {
+    return {
+        logFile: nonEmpty(env.KV_DISTILL_LOG_FILE),
+        cacheDir: nonEmpty(env.KV_DISTILL_CACHE_DIR),
+        xdgCacheHome: nonEmpty(env.XDG_CACHE_HOME),
+        home: nonEmpty(env.HOME)
+    };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+    return value === undefined || value === "" ? undefined : value;
+}
