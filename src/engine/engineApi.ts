@@ -1,0 +1,70 @@
+// The engine's operations as the child-process server exposes them. Pure types only, shared by
+// the engine, its IPC client, the command line and the editor.
+
+export type ScorerName = "adapter" | "reconstruct" | "surprisal" | "recent" | "random";
+
+export type ModelSource = {
+    /** A local GGUF path or an "hf:" URI already resolved to a local path by the downloader. */
+    modelPath: string;
+};
+
+export type DistillOptions = ModelSource & {
+    /** Workspace folders to index (absolute paths). */
+    folders: string[];
+    /** Fraction of prompt tokens to keep, in (0, 1]. */
+    keepRatio: number;
+    scorer: ScorerName;
+    /** Tokens per prefill segment; 0 means one segment for the whole prompt when it fits. */
+    segmentTokens: number;
+    /** Folder where caches are stored (the CLI's --cache-dir, the extension's storageUri). */
+    cacheDir: string;
+    /** Extra glob excludes and the editor's files.exclude. */
+    extraExcludes?: string[];
+    /** Largest file indexed, in bytes. */
+    maxFileBytes?: number;
+    /** Seed for the `random` scorer. */
+    seed?: number;
+};
+
+export type DistillProgress = {
+    phase: "loading-model" | "indexing" | "tokenizing" | "prefilling" | "saving";
+    /** Tokens processed so far and in total, for the prefill phase. */
+    doneTokens: number;
+    totalTokens: number;
+    tokensPerSecond?: number;
+    etaSeconds?: number;
+    message?: string;
+};
+
+export type DistillResult = {
+    cacheId: string;
+    cachePath: string;
+    /** Whether a saved cache was reused as-is, refreshed from a changed segment, or built anew. */
+    cacheOutcome: "reused" | "refreshed" | "built";
+    promptTokens: number;
+    keptTokens: number;
+    effectiveKeepRatio: number;
+    /** Tokens that were actually evaluated in this run (0 when reused). */
+    evaluatedTokens: number;
+    segments: number;
+    files: number;
+    skippedFiles: number;
+    timings: {indexMs: number; tokenizeMs: number; prefillMs: number; saveMs: number; totalMs: number};
+    stateBytes: number;
+};
+
+export type ChatTurn = {role: "user" | "assistant"; text: string};
+
+export type AskOptions = DistillOptions & {
+    question: string;
+    /** Earlier turns of the same conversation, oldest first. */
+    history?: ChatTurn[];
+    maxAnswerTokens?: number;
+};
+
+export type AskResult = {
+    answer: string;
+    distill: DistillResult;
+    answerTokens: number;
+    timings: {loadMs: number; firstTokenMs: number; answerMs: number};
+};
