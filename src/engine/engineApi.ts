@@ -68,3 +68,46 @@ export type AskResult = {
     answerTokens: number;
     timings: {loadMs: number; firstTokenMs: number; answerMs: number};
 };
+
+/** What a saved cache holds, file by file: for the cache report and the "context used" line. */
+export type CacheReport = {
+    modelPath: string;
+    scorer: ScorerName;
+    keepRatio: number;
+    effectiveKeepRatio: number;
+    createdAt: string;
+    promptTokens: number;
+    keptTokens: number;
+    files: Array<{displayPath: string; tokens: number; keptTokens: number}>;
+    /** Files not in the cache, with the reason (ignored, binary, too large, over budget...). */
+    skipped: Array<{displayPath: string; reason: string; detail: string}>;
+};
+
+export type EngineProcessState =
+    | {kind: "stopped"}
+    | {kind: "starting"}
+    | {kind: "ready"; modelLoaded: boolean; modelPath?: string}
+    | {kind: "busy"; operation: string}
+    | {kind: "crashed"; message: string};
+
+export type EngineRequestCallbacks = {
+    onProgress?(progress: DistillProgress): void;
+    signal?: AbortSignal;
+};
+
+/**
+ * What the extension and the command line use to reach the engine child process (implemented by
+ * src/engine/EngineClient.ts). Every call rejects with a KvDistillError subclass on failure,
+ * including when the engine process dies mid-request.
+ */
+export interface EngineClientApi {
+    distill(options: DistillOptions, callbacks?: EngineRequestCallbacks): Promise<DistillResult & {report: CacheReport}>;
+    ask(options: AskOptions, callbacks?: EngineRequestCallbacks & {onToken?(text: string): void}): Promise<AskResult>;
+    /** The report of the saved cache for these options, or undefined when none is saved. */
+    getCacheReport(options: DistillOptions): Promise<CacheReport | undefined>;
+    /** Deletes every saved cache under options.cacheDir for these folders. */
+    clearCache(options: Pick<DistillOptions, "folders" | "cacheDir">): Promise<void>;
+    unloadModel(): Promise<void>;
+    onDidChangeState(listener: (state: EngineProcessState) => void): {dispose(): void};
+    dispose(): Promise<void>;
+}
