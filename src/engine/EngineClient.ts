@@ -234,13 +234,13 @@ class EngineConnection {
                 return;
             }
             case "progress":
-                this.pending.get(message.id)?.callbacks.onProgress?.(message.progress);
+                this.invokeCallback(() => this.pending.get(message.id)?.callbacks.onProgress?.(message.progress));
                 return;
             case "downloadProgress":
-                this.pending.get(message.id)?.callbacks.onDownloadProgress?.(message.progress);
+                this.invokeCallback(() => this.pending.get(message.id)?.callbacks.onDownloadProgress?.(message.progress));
                 return;
             case "token":
-                this.pending.get(message.id)?.callbacks.onToken?.(message.text);
+                this.invokeCallback(() => this.pending.get(message.id)?.callbacks.onToken?.(message.text));
                 return;
             case "state":
                 this.events.onState(this, message.state);
@@ -251,6 +251,15 @@ class EngineConnection {
             case "goodbye":
                 this.goodbye = message;
                 return;
+        }
+    }
+
+    /** A caller's callback that throws must not break the connection that other requests share. */
+    private invokeCallback(callback: () => void): void {
+        try {
+            callback();
+        } catch (error) {
+            this.events.onLog("error", `A request callback threw: ${error instanceof Error ? error.message : String(error)}`);
         }
     }
 
@@ -392,8 +401,7 @@ export class EngineClient implements EngineClientApi {
 
     private async establishConnection(startEngine: boolean): Promise<EngineConnection | undefined> {
         try {
-            if (process.platform !== "win32")
-                await ensurePrivateEngineDirectory(this.location.directory);
+            await ensurePrivateEngineDirectory(this.location.directory);
             const existing = await this.tryConnect();
             if (existing !== undefined && (await this.handshake(existing, true)))
                 return existing;

@@ -63,7 +63,7 @@ export async function downloadModel(options: ModelDownloadOptions, callbacks: Mo
         const resumed = await exists(download.entrypointFilePath + partialDownloadSuffix);
         let modelPath: string;
         try {
-            modelPath = await download.download(callbacks.signal);
+            modelPath = await untilAborted(download.download(callbacks.signal), callbacks.signal);
         } catch (error) {
             if (callbacks.signal?.aborted === true)
                 throw new OperationCancelledError(`The download of ${options.uri} was cancelled; running it again resumes it`, {cause: error});
@@ -105,6 +105,32 @@ export function sha256OfFile(file: string): Promise<string> {
             .on("data", (chunk) => hash.update(chunk))
             .on("error", reject)
             .on("end", () => resolve(hash.digest("hex")));
+    });
+}
+
+/**
+ * The downloader cannot abort a request still waiting for response headers (a stalled server), so
+ * the caller is answered on abort at once; the download is closed and settles on its own.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (signal === undefined)
+        return promise;
+    return new Promise<T>((resolve, reject) => {
+        const onAbort = (): void => reject(signal.reason ?? new Error("aborted"));
+        if (signal.aborted)
+            onAbort();
+        else
+            signal.addEventListener("abort", onAbort, {once: true});
+        promise.then(
+            (value) => {
+                signal.removeEventListener("abort", onAbort);
+                resolve(value);
+            },
+            (error: unknown) => {
+                signal.removeEventListener("abort", onAbort);
+                reject(error instanceof Error ? error : new Error(String(error)));
+            }
+        );
     });
 }
 

@@ -46,7 +46,7 @@ describe("resolveEngineSocketLocation", () => {
 describe("ensurePrivateEngineDirectory", {skip: process.platform === "win32" ? "POSIX modes" : false}, () => {
     let root: string;
     before(async () => {
-        root = await mkdtemp(path.join(os.tmpdir(), "kvd-dir-"));
+        root = await mkdtemp(path.join(os.tmpdir(), "kvd-proc-dir-"));
     });
     after(async () => {
         await rm(root, {recursive: true, force: true});

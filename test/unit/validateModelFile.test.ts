@@ -21,7 +21,7 @@ describe("validateModelFile", () => {
     let counter = 0;
 
     before(async () => {
-        folder = await mkdtemp(path.join(os.tmpdir(), "kvd-gguf-"));
+        folder = await mkdtemp(path.join(os.tmpdir(), "kvd-proc-gguf-"));
     });
 
     after(async () => {
