@@ -286,10 +286,12 @@ export class EngineClient implements EngineClientApi {
     private currentState: EngineProcessState = {kind: "stopped"};
     private disposed = false;
     private ownBuildStamp: number | undefined;
+    private modelIdleUnloadMs: number | undefined;
 
     public constructor(private readonly options: EngineClientOptions) {
         this.logger = options.logger ?? {info: () => undefined, warn: () => undefined, error: () => undefined};
         this.location = options.location ?? resolveEngineSocketLocation(readEnvironment());
+        this.modelIdleUnloadMs = options.modelIdleUnloadMs;
     }
 
     public get state(): EngineProcessState {
@@ -338,6 +340,14 @@ export class EngineClient implements EngineClientApi {
     /** Asks the running engine (if any) to finish its work and exit; other clients reconnect later. */
     public async shutdownEngine(reason: string): Promise<void> {
         await this.call("shutdown", {reason}, {}, false);
+    }
+
+    /** Changes the engine's model idle unload time (a setting changed); applies at once if connected. */
+    public async setModelIdleUnloadMs(milliseconds: number): Promise<void> {
+        this.modelIdleUnloadMs = milliseconds;
+        const connection = this.connection;
+        if (connection !== undefined && !connection.closed)
+            await connection.request("hello", this.helloParams());
     }
 
     public onDidChangeState(listener: (state: EngineProcessState) => void): {dispose(): void} {
@@ -447,8 +457,8 @@ export class EngineClient implements EngineClientApi {
         const logFd = openSync(this.location.logPath, "a", 0o600);
         try {
             const engineArguments = [this.options.enginePath, "--socket", this.location.socketPath];
-            if (this.options.modelIdleUnloadMs !== undefined)
-                engineArguments.push("--model-idle-unload-ms", String(this.options.modelIdleUnloadMs));
+            if (this.modelIdleUnloadMs !== undefined)
+                engineArguments.push("--model-idle-unload-ms", String(this.modelIdleUnloadMs));
             if (this.options.engineExitIdleMs !== undefined)
                 engineArguments.push("--exit-idle-ms", String(this.options.engineExitIdleMs));
             engineArguments.push(...(this.options.engineArguments ?? []));
@@ -501,12 +511,7 @@ export class EngineClient implements EngineClientApi {
      */
     private async handshake(connection: EngineConnection, allowTakeover: boolean): Promise<boolean> {
         const hello = await withTimeout(
-            connection.request("hello", {
-                protocolVersion: ENGINE_PROTOCOL_VERSION,
-                clientName: this.options.clientName,
-                clientPid: process.pid,
-                ...(this.options.modelIdleUnloadMs === undefined ? {} : {modelIdleUnloadMs: this.options.modelIdleUnloadMs})
-            }),
+            connection.request("hello", this.helloParams()),
             helloTimeoutMs,
             () => {
                 connection.close();
@@ -530,6 +535,15 @@ export class EngineClient implements EngineClientApi {
         this.logger.info(`Connected to the engine (pid ${hello.pid}, ${hello.clients} client(s))`);
         this.setState(toProcessState(hello.state));
         return true;
+    }
+
+    private helloParams(): EngineParams<"hello"> {
+        return {
+            protocolVersion: ENGINE_PROTOCOL_VERSION,
+            clientName: this.options.clientName,
+            clientPid: process.pid,
+            ...(this.modelIdleUnloadMs === undefined ? {} : {modelIdleUnloadMs: this.modelIdleUnloadMs})
+        };
     }
 
     private retire(connection: EngineConnection): void {

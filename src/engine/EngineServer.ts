@@ -458,13 +458,15 @@ export class EngineServer {
             this.replyError(connection, id, new EngineProtocolError(`The engine speaks protocol ${ENGINE_PROTOCOL_VERSION}, the client ${params.protocolVersion}`));
             return;
         }
+        const firstHello = connection.name === "unknown";
         connection.name = `${params.clientName} pid ${params.clientPid}`;
         if (params.modelIdleUnloadMs !== undefined && params.modelIdleUnloadMs !== this.modelIdleUnloadMs) {
             this.modelIdleUnloadMs = params.modelIdleUnloadMs;
             this.options.logger.info(`Model idle unload time set to ${params.modelIdleUnloadMs} ms by ${connection.name}`);
             this.onQueueChange();
         }
-        this.options.logger.info(`Client ${connection.serial} (${connection.name}) connected; ${this.clients.size} connected`);
+        if (firstHello)
+            this.options.logger.info(`Client ${connection.serial} (${connection.name}) connected; ${this.clients.size} connected`);
         const result: EngineHelloResult = {
             protocolVersion: ENGINE_PROTOCOL_VERSION,
             pid: process.pid,

@@ -46,6 +46,7 @@ export type EngineHelloResult = {
 };
 
 export type EngineMethodMap = {
+    /** First message of every connection; sent again later it only updates the settings it carries. */
     hello: {params: EngineHelloParams; result: EngineHelloResult};
     ping: {params: Record<string, never>; result: {pid: number; uptimeMs: number}};
     distill: {params: DistillOptions; result: DistillResult & {report: CacheReport}};

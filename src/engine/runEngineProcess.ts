@@ -9,6 +9,7 @@ import {EngineServer, type EngineBackend, type EngineLogger, type EngineModelDow
 
 export const DEFAULT_MODEL_IDLE_UNLOAD_MS = 10 * 60 * 1000;
 export const DEFAULT_ENGINE_EXIT_IDLE_MS = 30 * 60 * 1000;
+const forcedExitDelayMs = 10_000;
 
 export type EngineProcessArguments = {
     /** --socket PATH; default: resolveEngineSocketLocation(). */
@@ -96,14 +97,23 @@ export async function runEngineProcess(entry: EngineProcessEntry): Promise<numbe
     });
     if (server === undefined)
         return 0;
-    const onSignal = (signal: NodeJS.Signals): void => void server.close("signal", `Received ${signal}`);
+    // Work is aborted on a signal or a fatal error; a backend that ignores the abort must not keep
+    // the process alive.
+    const forceExitLater = (): void => void setTimeout(() => process.exit(1), forcedExitDelayMs).unref();
+    const onSignal = (signal: NodeJS.Signals): void => {
+        forceExitLater();
+        void server.close("signal", `Received ${signal}`);
+    };
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
     process.once("SIGHUP", onSignal);
-    process.on("uncaughtException", (error) => {
-        logger.error("Uncaught exception in the engine", error);
-        void server.close("fatal-error", `Uncaught exception: ${error.message}`).finally(() => process.exit(1));
-    });
+    const onFatal = (error: unknown): void => {
+        logger.error("Unexpected failure in the engine", error);
+        forceExitLater();
+        void server.close("fatal-error", `Unexpected failure: ${error instanceof Error ? error.message : String(error)}`).finally(() => process.exit(1));
+    };
+    process.on("uncaughtException", onFatal);
+    process.on("unhandledRejection", onFatal);
     const reason = await server.closed;
     logger.info(`Engine ${process.pid} exits (${reason})`);
     return reason === "fatal-error" ? 1 : 0;

@@ -41,6 +41,17 @@ describe("dist/engine.js", {skip: process.platform === "win32" ? "Unix sockets" 
         assert.match(readFileSync(harness.location.logPath, "utf8"), /exits \(shutdown-requested\)/);
     });
 
+    it("exits cleanly on SIGTERM, telling its clients", async () => {
+        harness = await createEngineHarness({enginePath: builtEnginePath});
+        const client = harness.newClient();
+        const pid = (await client.ping()).pid;
+        process.kill(pid, "SIGTERM");
+        await waitFor("the engine to exit", () => !isProcessAlive(pid));
+        await waitFor("the client to see an orderly stop", () => client.state.kind === "stopped");
+        assert.equal(existsSync(harness.location.socketPath), false);
+        assert.match(readFileSync(harness.location.logPath, "utf8"), /exits \(signal\)/);
+    });
+
     it("refuses unknown arguments", async () => {
         const child = spawn(process.execPath, [builtEnginePath, "--socket", "/nonexistent/x.sock", "--test-hook"], {stdio: ["ignore", "ignore", "pipe"]});
         spawned.push(child);

@@ -154,6 +154,17 @@ describe("engine process", {skip: process.platform === "win32" ? "Unix sockets" 
         assert.ok(states.some((state) => state.kind === "ready" && state.modelLoaded));
     });
 
+    it("takes a new idle unload time from a connected client at once", async () => {
+        harness = await createEngineHarness({stepMs: 10});
+        const client = harness.newClient();
+        await client.distill(distillOptions("setting", 1));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.ok(!harness.events().some((event) => event.event === "unload"), "the default is 10 minutes");
+        await client.setModelIdleUnloadMs(200);
+        await waitFor("the unload after the new idle time", () => harness!.events().some((event) => event.event === "unload"), 5000);
+        assert.match(readFileSync(harness.location.logPath, "utf8"), /idle unload time set to 200 ms/);
+    });
+
     it("exits after the idle time without clients and removes its socket", async () => {
         harness = await createEngineHarness({stepMs: 10, engineExitIdleMs: 400});
         const client = harness.newClient();
