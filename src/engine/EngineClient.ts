@@ -36,7 +36,7 @@ import {
     ModelDownloadIntegrityError,
     ModelUriError,
     OperationCancelledError
-} from "./engineErrors";
+} from "./engineProcessErrors";
 import {ensurePrivateEngineDirectory, resolveEngineSocketLocation, type EngineSocketLocation} from "./engineSocketLocation";
 import {
     ModelArchitectureUnsupportedError,
@@ -377,7 +377,7 @@ export class EngineClient implements EngineClientApi {
             if (this.disposed)
                 throw new EngineClientDisposedError("The engine client was disposed");
             if (callbacks.signal?.aborted === true)
-                throw new OperationCancelledError(`${method} was cancelled`);
+                throw new OperationCancelledError(method);
             const connection = await abortable(this.connect(startEngine), callbacks.signal, method);
             if (connection === undefined)
                 return null as EngineResult<M>;
@@ -641,7 +641,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, what
     if (signal === undefined)
         return promise;
     return new Promise<T>((resolve, reject) => {
-        const onAbort = (): void => reject(new OperationCancelledError(`${what} was cancelled`));
+        const onAbort = (): void => reject(new OperationCancelledError(what));
         if (signal.aborted) {
             onAbort();
             return;

@@ -15,7 +15,7 @@ import type {
     ModelDownloadProgress,
     ModelDownloadResult
 } from "./engineApi";
-import {EngineBackendUnavailableError, EngineDrainingError, EngineProtocolError, OperationCancelledError} from "./engineErrors";
+import {EngineBackendUnavailableError, EngineDrainingError, EngineProtocolError, OperationCancelledError} from "./engineProcessErrors";
 import {
     ENGINE_PROTOCOL_VERSION,
     EngineMessageDecoder,
@@ -486,7 +486,7 @@ export class EngineServer {
         // A job that has not started is answered at once; a running one answers when the backend stops.
         if (this.modelQueue.removeWaiting(job) || this.downloadQueue.removeWaiting(job)) {
             connection.jobs.delete(id);
-            this.replyError(connection, id, new OperationCancelledError(`${job.method} was cancelled before it started`));
+            this.replyError(connection, id, new OperationCancelledError(`${job.method} (before it started)`));
         }
     }
 
@@ -527,7 +527,7 @@ export class EngineServer {
                 this.reply(job.connection, job.requestId, result);
         } catch (error) {
             const cancelled = job.abortController.signal.aborted && !(error instanceof OperationCancelledError);
-            const reported = cancelled ? new OperationCancelledError(`${job.method} was cancelled`, {cause: error}) : error;
+            const reported = cancelled ? new OperationCancelledError(job.method, {cause: error}) : error;
             if (job.connection !== undefined)
                 this.replyError(job.connection, job.requestId, reported);
             else

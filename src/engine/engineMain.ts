@@ -3,7 +3,7 @@
 // --ownership-check-ms N (see runEngineProcess.ts). It has no test hooks: the transport tests run
 // their own entry with a fake backend.
 import {UsageError} from "../common/errors";
-import {EngineBackendUnavailableError} from "./engineErrors";
+import {EngineBackendUnavailableError} from "./engineProcessErrors";
 import type {EngineBackend, EngineLogger} from "./EngineServer";
 import {parseEngineProcessArguments, runEngineProcess} from "./runEngineProcess";
 

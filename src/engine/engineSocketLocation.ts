@@ -4,7 +4,7 @@ import {lstat, mkdir, chmod} from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import type {KvDistillEnvironment} from "../common/environment";
-import {EngineSocketDirectoryError} from "./engineErrors";
+import {EngineSocketDirectoryError} from "./engineProcessErrors";
 import {ENGINE_PROTOCOL_VERSION} from "./protocol";
 
 export type EngineSocketLocation = {

@@ -5,7 +5,7 @@ import {createHash} from "node:crypto";
 import {createReadStream} from "node:fs";
 import {access, mkdir, unlink} from "node:fs/promises";
 import type {ModelDownloadOptions, ModelDownloadProgress, ModelDownloadResult} from "./engineApi";
-import {DownloadConsentRequiredError, ModelDownloadError, ModelDownloadIntegrityError, ModelUriError, OperationCancelledError} from "./engineErrors";
+import {DownloadConsentRequiredError, ModelDownloadError, ModelDownloadIntegrityError, ModelUriError, OperationCancelledError} from "./engineProcessErrors";
 import {createModelFileDownload, findDownloadedModelFile, type ModelFileDownload} from "./llamaBinding";
 import {ModelArchitectureUnsupportedError} from "./modelFileErrors";
 import {validateModelFile} from "./validateModelFile";
@@ -66,7 +66,7 @@ export async function downloadModel(options: ModelDownloadOptions, callbacks: Mo
             modelPath = await untilAborted(download.download(callbacks.signal), callbacks.signal);
         } catch (error) {
             if (callbacks.signal?.aborted === true)
-                throw new OperationCancelledError(`The download of ${options.uri} was cancelled; running it again resumes it`, {cause: error});
+                throw new OperationCancelledError(`the download of ${options.uri} (running it again resumes it)`, {cause: error});
             throw new ModelDownloadError(`Downloading ${options.uri} failed: ${(error as Error).message}; running it again resumes it`, options.uri, {cause: error});
         }
         const metadata = await checkDownloadedModel(modelPath, options);
@@ -98,7 +98,7 @@ async function checkDownloadedModel(modelPath: string, options: ModelDownloadOpt
     return metadata;
 }
 
-export function sha256OfFile(file: string): Promise<string> {
+function sha256OfFile(file: string): Promise<string> {
     return new Promise((resolve, reject) => {
         const hash = createHash("sha256");
         createReadStream(file)
@@ -136,7 +136,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
 
 function throwIfAborted(signal: AbortSignal | undefined, uri: string): void {
     if (signal?.aborted === true)
-        throw new OperationCancelledError(`The download of ${uri} was cancelled`);
+        throw new OperationCancelledError(`the download of ${uri}`);
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -15,7 +15,7 @@ import type {
     ModelDownloadResult,
     ScorerName
 } from "./engineApi";
-import {EngineOperationError, EngineProtocolError} from "./engineErrors";
+import {EngineOperationError, EngineProtocolError} from "./engineProcessErrors";
 
 /** Bumped on any incompatible change; engines of different versions use different sockets. */
 export const ENGINE_PROTOCOL_VERSION = 1;

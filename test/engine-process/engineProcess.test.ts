@@ -6,7 +6,7 @@ import {copyFileSync, existsSync, readFileSync, rmSync, utimesSync} from "node:f
 import * as path from "node:path";
 import {afterEach, describe, it} from "node:test";
 import type {DistillOptions, DistillProgress, EngineProcessState} from "../../src/engine/engineApi";
-import {EngineCrashedError, OperationCancelledError} from "../../src/engine/engineErrors";
+import {EngineCrashedError, OperationCancelledError} from "../../src/engine/engineProcessErrors";
 import {createEngineHarness, fakeEngineEntryPath, isProcessAlive, waitFor, type EngineHarness} from "./engineHarness";
 
 function distillOptions(folder: string, steps: number): DistillOptions {

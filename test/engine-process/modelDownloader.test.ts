@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {afterEach, beforeEach, describe, it} from "node:test";
 import type {ModelDownloadProgress} from "../../src/engine/engineApi";
-import {DownloadConsentRequiredError, ModelDownloadError, ModelDownloadIntegrityError, ModelUriError, OperationCancelledError} from "../../src/engine/engineErrors";
+import {DownloadConsentRequiredError, ModelDownloadError, ModelDownloadIntegrityError, ModelUriError, OperationCancelledError} from "../../src/engine/engineProcessErrors";
 import {downloadModel, isHuggingFaceModelUri} from "../../src/engine/modelDownloader";
 import {llamaTestModel, writeGgufTestFile} from "../helpers/ggufTestWriter";
 import {createEngineHarness, waitFor, type EngineHarness} from "./engineHarness";

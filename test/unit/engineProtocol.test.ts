@@ -1,7 +1,7 @@
 import {strict as assert} from "node:assert";
 import {describe, it} from "node:test";
 import type {AskOptions, DistillOptions} from "../../src/engine/engineApi";
-import {DownloadConsentRequiredError, EngineOperationError, EngineProtocolError, OperationCancelledError} from "../../src/engine/engineErrors";
+import {DownloadConsentRequiredError, EngineOperationError, EngineProtocolError, OperationCancelledError} from "../../src/engine/engineProcessErrors";
 import {ModelFileTruncatedError} from "../../src/engine/modelFileErrors";
 import {
     ENGINE_PROTOCOL_VERSION,
@@ -152,13 +152,14 @@ describe("engine errors across the boundary", () => {
         const root = new Error("disk on fire");
         const middle = new ModelFileTruncatedError("The model /m/x.gguf is truncated", "/m/x.gguf", 2000, 1000);
         Object.defineProperty(middle, "cause", {value: root});
-        const top = new OperationCancelledError("distill was cancelled", {cause: middle});
+        const top = new OperationCancelledError("distill", {cause: middle});
         const wire = JSON.parse(JSON.stringify(serializeEngineError(top))) as unknown;
         assert.equal(isEngineServerMessage({type: "response", id: 1, ok: false, error: wire}), true);
 
         const revived = reviveEngineError(wire as never, [OperationCancelledError, ModelFileTruncatedError]);
         assert.ok(revived instanceof OperationCancelledError);
         assert.equal(revived.message, "distill was cancelled");
+        assert.equal(revived.operation, "distill");
         assert.match(revived.stack ?? "", /in the engine process/);
         const revivedMiddle = revived.cause;
         assert.ok(revivedMiddle instanceof ModelFileTruncatedError);

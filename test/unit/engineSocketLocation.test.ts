@@ -5,7 +5,7 @@ import * as path from "node:path";
 import {after, before, describe, it} from "node:test";
 import {readEnvironment} from "../../src/common/environment";
 import {UsageError} from "../../src/common/errors";
-import {EngineSocketDirectoryError} from "../../src/engine/engineErrors";
+import {EngineSocketDirectoryError} from "../../src/engine/engineProcessErrors";
 import {MAX_SOCKET_PATH_LENGTH, ensurePrivateEngineDirectory, resolveEngineSocketLocation} from "../../src/engine/engineSocketLocation";
 import {DEFAULT_ENGINE_EXIT_IDLE_MS, DEFAULT_MODEL_IDLE_UNLOAD_MS, parseEngineProcessArguments} from "../../src/engine/runEngineProcess";
 

@@ -28,8 +28,16 @@ export class EngineDrainingError extends KvDistillError {}
 /** The engine process has no backend to run model work (the Engine module is not wired in). */
 export class EngineBackendUnavailableError extends KvDistillError {}
 
-/** A request was cancelled through its AbortSignal (or its client went away). */
-export class OperationCancelledError extends KvDistillError {}
+/**
+ * A request was cancelled through its AbortSignal (or its client went away). Same name, signature
+ * and message as the Engine's own OperationCancelledError (src/engine/engineErrors.ts on the engine
+ * branch): when both are merged, one class remains and this file imports it.
+ */
+export class OperationCancelledError extends KvDistillError {
+    public constructor(public readonly operation: string, options?: {cause?: unknown}) {
+        super(`${operation} was cancelled`, options);
+    }
+}
 
 /** The client was used after dispose(). */
 export class EngineClientDisposedError extends KvDistillError {}
