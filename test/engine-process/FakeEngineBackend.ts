@@ -37,10 +37,11 @@ export class FakeEngineBackend implements EngineBackend {
         };
         this.reports.set(options.cacheDir, report);
         this.record("distill-end", label);
-        return {
+        // Not a typed literal, so that fields the real result gains later need no change here.
+        const result = {
             cacheId: `fake-${label}`,
             cachePath: options.cacheDir,
-            cacheOutcome: "built",
+            cacheOutcome: "built" as const,
             promptTokens,
             keptTokens,
             effectiveKeepRatio: keptTokens / promptTokens,
@@ -50,8 +51,10 @@ export class FakeEngineBackend implements EngineBackend {
             skippedFiles: 0,
             timings: {indexMs: 0, tokenizeMs: 0, prefillMs: steps * this.stepMs, saveMs: 0, totalMs: steps * this.stepMs},
             stateBytes: keptTokens * 16,
+            contextSize: keptTokens + 100,
             report
         };
+        return result;
     }
 
     public async ask(options: AskOptions, callbacks: {onProgress?(progress: DistillProgress): void; onToken?(text: string): void; signal?: AbortSignal}): Promise<AskResult> {
