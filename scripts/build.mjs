@@ -14,6 +14,8 @@ const nodeCommon = {
     sourcemap: !production,
     minify: production,
     external: ["vscode", "node-llama-cpp"],
+    // Error classes cross the engine socket by name; minifying must not rename them.
+    keepNames: true,
     logLevel: "info"
 };
 

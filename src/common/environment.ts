@@ -7,6 +7,10 @@ export type KvDistillEnvironment = {
     /** XDG cache home, for the default cache location. */
     xdgCacheHome: string | undefined;
     home: string | undefined;
+    /** Overrides the folder holding the engine's socket and log (KV_DISTILL_ENGINE_DIR). */
+    engineDir: string | undefined;
+    /** The per-user runtime folder (XDG_RUNTIME_DIR), preferred for the engine's socket. */
+    xdgRuntimeDir: string | undefined;
 };
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): KvDistillEnvironment {
@@ -14,7 +18,9 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): KvDistill
         logFile: nonEmpty(env.KV_DISTILL_LOG_FILE),
         cacheDir: nonEmpty(env.KV_DISTILL_CACHE_DIR),
         xdgCacheHome: nonEmpty(env.XDG_CACHE_HOME),
-        home: nonEmpty(env.HOME)
+        home: nonEmpty(env.HOME),
+        engineDir: nonEmpty(env.KV_DISTILL_ENGINE_DIR),
+        xdgRuntimeDir: nonEmpty(env.XDG_RUNTIME_DIR)
     };
 }
 

@@ -111,3 +111,53 @@ export interface EngineClientApi {
     onDidChangeState(listener: (state: EngineProcessState) => void): {dispose(): void};
     dispose(): Promise<void>;
 }
+
+// ---- Model files and downloads (validateModelFile.ts, modelDownloader.ts) ----
+
+/** What a GGUF header says about the model: enough for a fingerprint and for sizing decisions. */
+export type ModelFileMetadata = {
+    architecture: string;
+    /** general.name, when the file has one. */
+    name?: string;
+    ggufVersion: number;
+    /** {arch}.block_count */
+    layerCount?: number;
+    /** {arch}.embedding_length */
+    embeddingWidth?: number;
+    /** Entries of tokenizer.ggml.tokens (or {arch}.vocab_size). */
+    vocabularySize?: number;
+    /** {arch}.context_length: the context the model was trained for. */
+    trainedContextLength?: number;
+    tensorCount: number;
+    fileBytes: number;
+    /** general.file_type, llama.cpp's quantization id. */
+    fileType?: number;
+};
+
+export type ModelDownloadOptions = {
+    /** "hf:<user>/<repo>:<quant>" or "hf:<user>/<repo>/<file>.gguf" (node-llama-cpp's URI forms). */
+    uri: string;
+    /** Folder the model goes into (the extension's global storage). */
+    directory: string;
+    /** Nothing is downloaded unless this is true; otherwise DownloadConsentRequiredError with the size. */
+    consent: boolean;
+    /** Lower-case hex SHA-256 the finished file must have, when the caller knows it. */
+    expectedSha256?: string;
+    /** Another Hugging Face endpoint (a mirror; the tests' local server). */
+    huggingFaceEndpoint?: string;
+};
+
+export type ModelDownloadProgress = {
+    downloadedBytes: number;
+    totalBytes: number;
+    bytesPerSecond?: number;
+    etaSeconds?: number;
+};
+
+export type ModelDownloadResult = {
+    modelPath: string;
+    /** "present": already complete on disk; "resumed": a partial download was continued. */
+    outcome: "present" | "downloaded" | "resumed";
+    sizeBytes: number;
+    metadata: ModelFileMetadata;
+};

@@ -1,0 +1,41 @@
+// Entry of the engine child process (bundled to dist/engine.js). Started detached by EngineClient;
+// one per user per machine. Arguments: --socket PATH, --model-idle-unload-ms N, --exit-idle-ms N,
+// --ownership-check-ms N (see runEngineProcess.ts). It has no test hooks: the transport tests run
+// their own entry with a fake backend.
+import {UsageError} from "../common/errors";
+import {EngineBackendUnavailableError} from "./engineProcessErrors";
+import type {EngineBackend, EngineLogger} from "./EngineServer";
+import {parseEngineProcessArguments, runEngineProcess} from "./runEngineProcess";
+
+async function createEngineBackend(_context: {logger: EngineLogger}): Promise<EngineBackend> {
+    // Wired when the Engine class (src/engine/Engine.ts) lands:
+    //     const {Engine} = await import("./Engine.js"); return new Engine({logger: context.logger});
+    throw new EngineBackendUnavailableError("This engine build has no model backend (src/engine/Engine.ts is not wired into engineMain.ts)");
+}
+
+function main(): void {
+    let engineArguments;
+    try {
+        engineArguments = parseEngineProcessArguments(process.argv.slice(2));
+        if (engineArguments.rest.length > 0)
+            throw new UsageError(`Unknown arguments: ${engineArguments.rest.join(" ")}`);
+    } catch (error) {
+        process.stderr.write(`kv-distill engine: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(2);
+    }
+    runEngineProcess({
+        arguments: engineArguments,
+        createBackend: createEngineBackend,
+        downloadModel: async (options, callbacks) => (await import("./modelDownloader.js")).downloadModel(options, callbacks)
+    }).then(
+        // Exit explicitly: native handles of the binding must not keep a retired engine alive.
+        (exitCode) => process.exit(exitCode),
+        (error: unknown) => {
+            process.stderr.write(`kv-distill engine: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+            process.exit(1);
+        }
+    );
+}
+
+if (require.main === module)
+    main();
