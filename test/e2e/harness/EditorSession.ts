@@ -45,8 +45,8 @@ export type EditorSessionOptions = {
     installVsix?: boolean;
     /** Extra code-server arguments. */
     codeServerArguments?: readonly string[];
-    /** Query string parameters added to the workbench URL (after `folder`). */
-    workbenchQuery?: Readonly<Record<string, string>>;
+    /** Query string parameters added to the workbench URL (after `folder`); gets the running server. */
+    workbenchQuery?: (server: CodeServerProcess) => Readonly<Record<string, string>>;
     /** User settings written before start, over `defaultUserSettings`. */
     userSettings?: Readonly<Record<string, unknown>>;
     /** Called with the page before the workbench loads (e.g. to expose functions). */
@@ -111,7 +111,7 @@ export class EditorSession {
             const page = browser.pages()[0] ?? (await browser.newPage());
             page.setDefaultTimeout(30_000);
             await options.beforeOpen?.(page);
-            const query = new URLSearchParams({folder: scratch.workspaceDir, ...options.workbenchQuery});
+            const query = new URLSearchParams({folder: scratch.workspaceDir, ...options.workbenchQuery?.(server)});
             await page.goto(`${server.url}?${query.toString()}`, {timeout: 60_000});
             await page.locator(".monaco-workbench .part.activitybar").waitFor({state: "visible", timeout: 60_000});
             return new EditorSession(options.name, tools, scratch, server, browser, page, fixtureSnapshot);

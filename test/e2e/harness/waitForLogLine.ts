@@ -8,7 +8,7 @@ import {EditorTimeoutError} from "./e2eErrors";
  */
 export async function waitForLogLine(logFile: string, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
-    let lines: string[] = [];
+    let lines: string[];
     for (;;) {
         lines = (await readFile(logFile, "utf8").catch(() => "")).split("\n");
         const match = lines.find((line) => pattern.test(line));
