@@ -12,7 +12,7 @@ describe("packaged VSIX contents", () => {
     let names: string[];
 
     before(async () => {
-        vsix = findE2eTools().vsix;
+        vsix = findE2eTools({requireVsix: true}).vsix;
         entries = await listZipEntries(vsix);
         names = entries.map((entry) => entry.name);
     });

@@ -82,7 +82,8 @@ export class EditorSession {
     }
 
     public static async start(options: EditorSessionOptions): Promise<EditorSession> {
-        const tools = findE2eTools();
+        const installVsix = options.installVsix ?? true;
+        const tools = findE2eTools({requireVsix: installVsix});
         const scratch = await IsolatedScratch.create();
         let server: CodeServerProcess | undefined;
         let browser: BrowserContext | undefined;
@@ -92,7 +93,7 @@ export class EditorSession {
             await cp(fixtureDir, scratch.workspaceDir, {recursive: true});
             await mkdir(path.join(scratch.userDataDir, "User"), {recursive: true});
             await writeFile(path.join(scratch.userDataDir, "User", "settings.json"), JSON.stringify({...defaultUserSettings, ...options.userSettings}, null, 4));
-            if (options.installVsix ?? true)
+            if (installVsix)
                 await CodeServerProcess.installExtension(tools, scratch, tools.vsix);
             server = await CodeServerProcess.start({
                 tools,

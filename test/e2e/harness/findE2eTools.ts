@@ -19,9 +19,10 @@ export type E2eTools = {
 
 /**
  * Finds the tools scripts/setupE2e.sh installs (same layout, versions from scripts/e2eTools.json)
- * and the packaged VSIX; throws an E2eSetupError that says what to run when one is missing.
+ * and, when `requireVsix`, the packaged VSIX; throws an E2eSetupError that says what to run when
+ * one is missing.
  */
-export function findE2eTools(cacheDirOverride: string | undefined = process.env.KV_DISTILL_E2E_CACHE): E2eTools {
+export function findE2eTools(options: {requireVsix: boolean}, cacheDirOverride: string | undefined = process.env.KV_DISTILL_E2E_CACHE): E2eTools {
     const versions = JSON.parse(readFileSync(path.join(repositoryRoot, "scripts", "e2eTools.json"), "utf8")) as {node24Version: string; codeServerVersion: string};
     const packageJson = JSON.parse(readFileSync(path.join(repositoryRoot, "package.json"), "utf8")) as {name: string; version: string};
     const cacheDir = cacheDirOverride !== undefined && cacheDirOverride !== "" ? cacheDirOverride : path.join(homedir(), ".cache", "kv-distill-e2e");
@@ -35,7 +36,7 @@ export function findE2eTools(cacheDirOverride: string | undefined = process.env.
     for (const [name, file] of [["Node 24", tools.node24], ["code-server", tools.codeServerEntry], ["Chromium", tools.chromium]] as const)
         if (!existsSync(file))
             throw new E2eSetupError(`${name} not found at ${file}: run "bash scripts/setupE2e.sh"`);
-    if (!existsSync(tools.vsix))
+    if (options.requireVsix && !existsSync(tools.vsix))
         throw new E2eSetupError(`VSIX not found at ${tools.vsix}: run "npm run package"`);
     return tools;
 }
