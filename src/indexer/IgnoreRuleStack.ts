@@ -6,9 +6,10 @@
 // .git/info/exclude, .gitignore, .ignore, .kvdistillignore (as ripgrep orders .gitignore < .ignore),
 // then the caller's extra excludes at each folder root.
 //
-// Known difference from git, inherited from `ignore`: a folder excluded by a shallower file and
-// re-included by a deeper file's `!pattern` is walked, but the shallower file still excludes the
-// files inside it (git would include them). Re-including a folder from a deeper file is rare.
+// One approximation: when a deeper file re-includes (`!folder/`) a folder that a shallower file
+// excludes, the `ignore` package would still exclude everything inside through the shallower file's
+// folder rule, so below that folder the shallower file is dropped altogether (git would still apply
+// its other patterns there). Re-including a folder from a deeper file is rare.
 import ignore from "ignore";
 
 export type IgnoreRuleSource = {
@@ -78,6 +79,34 @@ export class IgnoreRuleStack {
             }
         }
         return undefined;
+    }
+
+    /**
+     * The stack to use below a folder that an explicit negation re-included: without the levels
+     * that exclude the folder itself (see the note at the top of the file).
+     */
+    public withoutLevelsExcludingFolder(relativePath: string): IgnoreRuleStack {
+        const kept: IgnoreLevel[] = [];
+        for (let stack: IgnoreRuleStack | undefined = this; stack !== undefined; stack = stack.below) {
+            const level = stack.level;
+            if (level === undefined)
+                continue;
+            const below = level.directory === "" ? relativePath : relativePath.slice(level.directory.length + 1);
+            const levelPath = `${level.pathPrefix}${below}/`;
+            const excludes = level.sources.some((source) => {
+                try {
+                    return source.matcher.ignores(levelPath);
+                } catch {
+                    return false;
+                }
+            });
+            if (!excludes)
+                kept.push(level);
+        }
+        let rebuilt = IgnoreRuleStack.empty();
+        for (const level of kept.reverse())
+            rebuilt = new IgnoreRuleStack(level, rebuilt);
+        return rebuilt;
     }
 
     /** Decides the workspace folder itself against the levels above it (those with a path prefix). */

@@ -168,7 +168,7 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
                     continue;
                 }
                 visitedRealPaths.add(realPath);
-                await walk({absolutePath, relativePath, realPath, rules, repository, ancestorRealPaths: [...directory.ancestorRealPaths, directory.realPath]});
+                await walk({absolutePath, relativePath, realPath, rules: rulesBelow(rules, relativePath), repository, ancestorRealPaths: [...directory.ancestorRealPaths, directory.realPath]});
                 continue;
             }
             options.onFileSeen();
@@ -267,7 +267,7 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
             continue;
         }
         visitedRealPaths.add(realPath);
-        await walk({absolutePath: linked.absolutePath, relativePath: linked.relativePath, realPath, rules: linked.rules, repository: linked.repository, ancestorRealPaths: linked.ancestorRealPaths});
+        await walk({absolutePath: linked.absolutePath, relativePath: linked.relativePath, realPath, rules: rulesBelow(linked.rules, linked.relativePath), repository: linked.repository, ancestorRealPaths: linked.ancestorRealPaths});
     }
     return result;
 }
@@ -292,6 +292,11 @@ async function readAncestorRules(options: EnumerateWorkspaceFolderOptions, repos
         stack = stack.push("", pathPrefix, sources);
     }
     return stack;
+}
+
+/** The rules for the inside of a folder that is being walked. */
+function rulesBelow(rules: IgnoreRuleStack, relativePath: string): IgnoreRuleStack {
+    return rules.test(relativePath, true)?.ignored === false ? rules.withoutLevelsExcludingFolder(relativePath) : rules;
 }
 
 function joinRelative(directory: string, name: string): string {
