@@ -30,13 +30,11 @@ type IgnoreLevel = {
 export type IgnoreVerdict = {ignored: boolean; reason: string};
 
 export class IgnoreRuleStack {
-    private constructor(
-        private readonly level: IgnoreLevel | undefined,
-        private readonly below: IgnoreRuleStack | undefined
-    ) {}
+    /** Deepest level first. */
+    private constructor(private readonly levels: readonly IgnoreLevel[]) {}
 
     public static empty(): IgnoreRuleStack {
-        return new IgnoreRuleStack(undefined, undefined);
+        return new IgnoreRuleStack([]);
     }
 
     /** Creates one rule source from the text of an ignore file (or a list of patterns). */
@@ -54,15 +52,12 @@ export class IgnoreRuleStack {
     public push(directory: string, pathPrefix: string, sources: readonly IgnoreRuleSource[]): IgnoreRuleStack {
         if (sources.length === 0)
             return this;
-        return new IgnoreRuleStack({directory, pathPrefix, sources: [...sources].reverse()}, this);
+        return new IgnoreRuleStack([{directory, pathPrefix, sources: [...sources].reverse()}, ...this.levels]);
     }
 
     /** Decides a folder-relative path ("a/b.txt"); `isDirectory` selects folder-only patterns. */
     public test(relativePath: string, isDirectory: boolean): IgnoreVerdict | undefined {
-        for (let stack: IgnoreRuleStack | undefined = this; stack !== undefined; stack = stack.below) {
-            const level = stack.level;
-            if (level === undefined)
-                continue;
+        for (const level of this.levels) {
             const below = level.directory === "" ? relativePath : relativePath.slice(level.directory.length + 1);
             const levelPath = level.pathPrefix + below + (isDirectory ? "/" : "");
             for (const source of level.sources) {
@@ -87,10 +82,7 @@ export class IgnoreRuleStack {
      */
     public withoutLevelsExcludingFolder(relativePath: string): IgnoreRuleStack {
         const kept: IgnoreLevel[] = [];
-        for (let stack: IgnoreRuleStack | undefined = this; stack !== undefined; stack = stack.below) {
-            const level = stack.level;
-            if (level === undefined)
-                continue;
+        for (const level of this.levels) {
             const below = level.directory === "" ? relativePath : relativePath.slice(level.directory.length + 1);
             const levelPath = `${level.pathPrefix}${below}/`;
             const excludes = level.sources.some((source) => {
@@ -103,17 +95,13 @@ export class IgnoreRuleStack {
             if (!excludes)
                 kept.push(level);
         }
-        let rebuilt = IgnoreRuleStack.empty();
-        for (const level of kept.reverse())
-            rebuilt = new IgnoreRuleStack(level, rebuilt);
-        return rebuilt;
+        return new IgnoreRuleStack(kept);
     }
 
     /** Decides the workspace folder itself against the levels above it (those with a path prefix). */
     public testLevelRoots(): IgnoreVerdict | undefined {
-        for (let stack: IgnoreRuleStack | undefined = this; stack !== undefined; stack = stack.below) {
-            const level = stack.level;
-            if (level === undefined || level.pathPrefix === "")
+        for (const level of this.levels) {
+            if (level.pathPrefix === "")
                 continue;
             for (const source of level.sources) {
                 const result = source.matcher.test(level.pathPrefix);

@@ -77,7 +77,7 @@ async function readLog(options: ReadGitRepositoryStateOptions, pathspecArgs: rea
         args: ["log", `--format=${"%x01"}%ct`, "--name-only", "-z", "--no-renames", "--no-merges", ...pathspecArgs],
         signal: options.signal,
         onRecord: (record) => {
-            if (record.startsWith(commitRecordMarker) && /^\u0001\d+$/.test(record)) {
+            if (record.startsWith(commitRecordMarker) && /^\d+$/.test(record.slice(1))) {
                 commitMs = Number(record.slice(1)) * 1000;
                 firstPathOfCommit = true;
                 return false;
