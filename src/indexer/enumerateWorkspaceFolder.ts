@@ -9,6 +9,7 @@ import {IgnoreRuleStack, type IgnoreRuleSource} from "./IgnoreRuleStack";
 import {defaultExclusions} from "./defaultExclusions";
 import type {FilesExcludeMatcher} from "./compileFilesExcludeGlob";
 import {readSmallTextFile} from "./readSmallTextFile";
+import {yieldToEventLoop} from "./yieldToEventLoop";
 
 /** A git repository that files of the folder belong to. */
 export type RepositoryContext = {
@@ -60,6 +61,7 @@ export type WorkspaceFolderEnumeration = {
 
 const ignoreFileNames = [".gitignore", ".ignore", ".kvdistillignore"] as const;
 const maxIgnoreFileBytes = 1024 * 1024;
+const concurrentListings = 8;
 
 type PendingDirectory = {
     absolutePath: string;
@@ -90,15 +92,17 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
     }
 
     const visitedRealPaths = new Set<string>([rootRealPath]);
+    const listingSlots = createConcurrencyLimit(concurrentListings);
     // Directories reached through symlinks are walked after all real directories, so that a
     // folder reachable both ways is indexed under its real path.
     const deferredSymlinkedDirectories: Array<{absolutePath: string; relativePath: string; rules: IgnoreRuleStack; repository: RepositoryContext | undefined; ancestorRealPaths: readonly string[]}> = [];
 
     const walk = async (directory: PendingDirectory): Promise<void> => {
+        await yieldToEventLoop();
         options.signal?.throwIfAborted();
         let entries;
         try {
-            entries = await fileSystem.readDirectory(directory.absolutePath);
+            entries = await listingSlots.run(() => fileSystem.readDirectory(directory.absolutePath));
         } catch (error) {
             result.skipped.push({displayPath: display(directory.relativePath, true), reason: "unreadable", detail: `folder could not be listed: ${describeError(error)}`});
             return;
@@ -134,6 +138,9 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
         }
         const rules = directory.rules.push(directory.relativePath, "", sources);
 
+        // Subfolders are walked concurrently (listings are limited by listingSlots): the
+        // round trips to the file system then overlap, which matters on trees of thousands of folders.
+        const subdirectoryWalks: Array<Promise<void>> = [];
         for (const entry of entries) {
             const relativePath = joinRelative(directory.relativePath, entry.name);
             const absolutePath = path.join(directory.absolutePath, entry.name);
@@ -168,7 +175,7 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
                     continue;
                 }
                 visitedRealPaths.add(realPath);
-                await walk({absolutePath, relativePath, realPath, rules: rulesBelow(rules, relativePath), repository, ancestorRealPaths: [...directory.ancestorRealPaths, directory.realPath]});
+                subdirectoryWalks.push(walk({absolutePath, relativePath, realPath, rules: rulesBelow(rules, relativePath), repository, ancestorRealPaths: [...directory.ancestorRealPaths, directory.realPath]}));
                 continue;
             }
             options.onFileSeen();
@@ -190,6 +197,7 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
                 repositoryPath: repository === undefined ? undefined : toRepositoryPath(repository, relativePath)
             });
         }
+        await Promise.all(subdirectoryWalks);
     };
 
     const isExcludedDirectory = (name: string, relativePath: string, absolutePath: string, rules: IgnoreRuleStack, repository: RepositoryContext | undefined): boolean => {
@@ -292,6 +300,25 @@ async function readAncestorRules(options: EnumerateWorkspaceFolderOptions, repos
         stack = stack.push("", pathPrefix, sources);
     }
     return stack;
+}
+
+/** Runs at most `limit` of the given tasks at a time. */
+function createConcurrencyLimit(limit: number): {run<T>(task: () => Promise<T>): Promise<T>} {
+    let running = 0;
+    const waiting: Array<() => void> = [];
+    return {
+        run: async <T>(task: () => Promise<T>): Promise<T> => {
+            if (running >= limit)
+                await new Promise<void>((resolve) => waiting.push(resolve));
+            running++;
+            try {
+                return await task();
+            } finally {
+                running--;
+                waiting.shift()?.();
+            }
+        }
+    };
 }
 
 /** The rules for the inside of a folder that is being walked. */

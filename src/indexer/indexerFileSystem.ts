@@ -1,7 +1,14 @@
 // The few file-system calls the indexer makes, behind a small interface so that tests can inject
 // failures that cannot be produced for real when running as root (EACCES, a file vanishing between
-// listing and reading). The default implementation uses Node's callback API, which is measurably
-// cheaper per call than FileHandle objects when reading tens of thousands of small files.
+// listing and reading).
+//
+// Two implementations. The default, nodeIndexerFileSystem, makes synchronous calls: each is one
+// short system call on a local disk, and the indexer yields to the event loop at least every
+// 10 ms (yieldToEventLoop), so the thread is never held long. For tens of thousands of small
+// files this is several times faster than Node's asynchronous calls, whose per-call round trip
+// through the thread pool costs more than the system call itself (docs/BENCHMARKS.md).
+// asyncNodeIndexerFileSystem never blocks at all: for workspaces on slow network file systems,
+// where one synchronous call could stall.
 import * as fs from "node:fs";
 
 export type IndexerEntryKind = "file" | "directory" | "symlink" | "other";
@@ -43,7 +50,7 @@ function kindOf(entry: {isFile(): boolean; isDirectory(): boolean; isSymbolicLin
 
 const openFlags = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
 
-export const nodeIndexerFileSystem: IndexerFileSystem = {
+export const asyncNodeIndexerFileSystem: IndexerFileSystem = {
     readDirectory: (path) => new Promise((resolve, reject) => {
         fs.readdir(path, {withFileTypes: true}, (error, entries) => {
             if (error !== null)
@@ -83,6 +90,40 @@ export const nodeIndexerFileSystem: IndexerFileSystem = {
             });
         });
     })
+};
+
+export const nodeIndexerFileSystem: IndexerFileSystem = {
+    readDirectory: async (path) => fs.readdirSync(path, {withFileTypes: true}).map((entry) => ({name: entry.name, kind: kindOf(entry)})),
+    stat: async (path) => {
+        const stats = fs.statSync(path);
+        return {kind: kindOf(stats), sizeBytes: stats.size, mtimeMs: stats.mtimeMs};
+    },
+    realPath: async (path) => fs.realpathSync(path),
+    openFile: async (path) => {
+        const fd = fs.openSync(path, openFlags);
+        let sizeBytes;
+        try {
+            sizeBytes = fs.fstatSync(fd).size;
+        } catch (error) {
+            fs.closeSync(fd);
+            throw error;
+        }
+        let closed = false;
+        return {
+            sizeBytes,
+            read: async (buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position),
+            close: async () => {
+                if (closed)
+                    return;
+                closed = true;
+                try {
+                    fs.closeSync(fd);
+                } catch {
+                    // A failing close of a read-only descriptor loses nothing; it must not fail the index.
+                }
+            }
+        };
+    }
 };
 
 function openedFile(fd: number, sizeBytes: number): IndexerOpenFile {

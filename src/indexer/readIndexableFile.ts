@@ -4,6 +4,8 @@ import type {SkipReason} from "./indexTypes";
 import type {IndexerFileSystem} from "./indexerFileSystem";
 import {binarySniffBytes, detectBinaryContent} from "./detectBinaryContent";
 
+const wholeReadBytes = 64 * 1024;
+
 export type IndexableFileRead =
     | {kind: "text"; bytes: Buffer}
     | {kind: "skip"; reason: SkipReason; detail: string};
@@ -18,18 +20,18 @@ export async function readIndexableFile(fileSystem: IndexerFileSystem, absoluteP
     try {
         if (file.sizeBytes > maxFileBytes)
             return {kind: "skip", reason: "too-large", detail: `${file.sizeBytes} bytes, over the ${maxFileBytes}-byte cap`};
-        // One extra byte tells whether the file grew since it was opened.
-        const buffer = Buffer.allocUnsafe(file.sizeBytes + 1);
-        const sniffLength = Math.min(binarySniffBytes, file.sizeBytes);
-        let filled = await readInto(file, buffer, 0, sniffLength);
-        const binary = detectBinaryContent(buffer.subarray(0, filled), filled === file.sizeBytes);
+        const buffer = Buffer.allocUnsafe(file.sizeBytes);
+        // Small files (most source files) are read in one call; only a larger file is sniffed
+        // first, so that a large binary costs 8 KiB of reading, not its size.
+        let filled = await readInto(file, buffer, 0, file.sizeBytes <= wholeReadBytes ? file.sizeBytes : binarySniffBytes);
+        const sniffed = buffer.subarray(0, Math.min(filled, binarySniffBytes));
+        const binary = detectBinaryContent(sniffed, sniffed.length === file.sizeBytes);
         if (binary !== undefined)
             return {kind: "skip", reason: "binary", detail: binary};
-        filled = await readInto(file, buffer, filled, buffer.length);
-        if (filled > maxFileBytes)
-            return {kind: "skip", reason: "too-large", detail: `grew past the ${maxFileBytes}-byte cap while being read`};
-        // A file that grew while being read is taken as it was when opened; the next index sees the rest.
-        return {kind: "text", bytes: buffer.subarray(0, Math.min(filled, file.sizeBytes))};
+        filled = await readInto(file, buffer, filled, file.sizeBytes);
+        // The file is taken as it was when opened: one that grows meanwhile is read up to its size
+        // then, one that shrinks up to its new end. The next index sees any later change.
+        return {kind: "text", bytes: buffer.subarray(0, filled)};
     } catch (error) {
         return unreadable(error);
     } finally {

@@ -17,7 +17,7 @@ export type RenderedFileSection = {header: string; body: string};
 export function renderFileSection(displayPath: string, language: string, content: string): RenderedFileSection {
     const header = `<file path="${escapeMarkup(displayPath)}" language="${escapeMarkup(language)}">\n`;
     let text = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
-    if (text.includes("\r\n"))
+    if (text.indexOf("\r") !== -1 && text.includes("\r\n"))
         text = text.replace(/\r\n/g, "\n");
     const body = text === "" || text.endsWith("\n") ? `${text}</file>\n` : `${text}\n</file>\n`;
     return {header, body};

@@ -3,6 +3,7 @@
 // one at a time in prompt order, handing each section to the caller's sink. Nothing holds more
 // than a few files' contents at once (a short read-ahead), so memory is bounded by the largest
 // file, not by the workspace.
+import * as cryptoModule from "node:crypto";
 import {createHash} from "node:crypto";
 import * as path from "node:path";
 import type {IndexedFile, IndexManifest, SkippedFile} from "./indexTypes";
@@ -19,6 +20,7 @@ import {renderPromptTail} from "./renderPromptTail";
 import {guessLanguageId} from "./guessLanguageId";
 import {WorkspaceFolderError} from "./WorkspaceFolderError";
 import {findKnownBinaryExtension} from "./detectBinaryContent";
+import {yieldToEventLoop} from "./yieldToEventLoop";
 
 export type PromptChunk =
     /** One file's section: `header` then `body`; `file` carries its final character spans. */
@@ -30,7 +32,7 @@ export type PromptChunk =
 export type PromptSink = (chunk: PromptChunk) => void | Promise<void>;
 
 export const defaultMaxFileBytes = 1024 * 1024;
-const readAheadFiles = 4;
+const readAheadFiles = 16;
 const statConcurrency = 32;
 const progressIntervalMs = 100;
 
@@ -124,6 +126,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const candidate = ordered[index]!;
         let read: IndexableFileRead;
         try {
+            await yieldToEventLoop();
             signal?.throwIfAborted();
             read = await reads[index]!;
         } catch (error) {
@@ -146,7 +149,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
             displayPath: candidate.displayPath,
             language,
             sizeBytes: read.bytes.length,
-            contentHash: createHash("sha256").update(read.bytes).digest("hex"),
+            contentHash: sha256Hex(read.bytes),
             lastChangedMs: candidate.lastChangedMs,
             uncommitted: candidate.uncommitted,
             charStart: charOffset,
@@ -187,6 +190,13 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         rules,
         warnings
     };
+}
+
+// crypto.hash (Node 20.12+) hashes in one call, measurably faster than a Hash object for many small files.
+const oneShotHash = (cryptoModule as {hash?: (algorithm: string, data: Uint8Array, encoding: "hex") => string}).hash;
+
+function sha256Hex(bytes: Uint8Array): string {
+    return oneShotHash !== undefined ? oneShotHash("sha256", bytes, "hex") : createHash("sha256").update(bytes).digest("hex");
 }
 
 type ResolvedFolder = {name: string; path: string; displayPrefix: string};
@@ -247,8 +257,11 @@ async function attachChangeTimes(
     // stat only the files git could not date: everything outside git, uncommitted files.
     let next = 0;
     const worker = async (): Promise<void> => {
-        while (next < needModificationTime.length) {
+        for (;;) {
+            await yieldToEventLoop();
             signal?.throwIfAborted();
+            if (next >= needModificationTime.length)
+                return;
             const entry = needModificationTime[next++]!;
             try {
                 entry.lastChangedMs = Math.floor((await fileSystem.stat(entry.absolutePath)).mtimeMs);

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import {after, describe, it} from "node:test";
 import {indexWorkspace} from "../../../src/indexer/indexWorkspace";
 import type {IndexResult} from "../../../src/indexer/indexTypes";
-import {nodeIndexerFileSystem, type IndexerFileSystem} from "../../../src/indexer/indexerFileSystem";
+import {asyncNodeIndexerFileSystem, nodeIndexerFileSystem, type IndexerFileSystem} from "../../../src/indexer/indexerFileSystem";
 import {detectBinaryContent} from "../../../src/indexer/detectBinaryContent";
 import {WorkspaceFolderError} from "../../../src/indexer/WorkspaceFolderError";
 import {createFixtureWorkspace, createTemporaryFolder, removeFixture, snapshotTree} from "./fixtureWorkspace";
@@ -179,6 +179,15 @@ describe("file content", () => {
 
         const single = await indexWorkspace({folders: [{name: "client", path: first}], useGit: false});
         assert.deepEqual(single.manifest.files.map((file) => file.displayPath), ["src/index.ts"], "no prefix with one folder");
+    });
+
+    it("gives the same index through the synchronous (default) and the asynchronous file system", async () => {
+        const root = fixture({"a.ts": "a", "dir/b.md": "b", "dir/sub/c.json": "{}", "bin.dat": Buffer.from([0, 0]), ".gitignore": "*.log\n", "x.log": "x"});
+        fs.symlinkSync("..", path.join(root, "dir", "loop"));
+        const viaSync = await indexWorkspace({folders: [{name: "w", path: root}], useGit: false});
+        const viaAsync = await indexWorkspace({folders: [{name: "w", path: root}], useGit: false, fileSystem: asyncNodeIndexerFileSystem});
+        assert.deepEqual(viaAsync, viaSync);
+        assert.equal(viaSync.manifest.files.length, 4);
     });
 
     it("throws a WorkspaceFolderError naming a missing folder", async () => {
