@@ -16,10 +16,10 @@ import {indexWorkspace} from "../src/indexer/indexWorkspace";
 import {diffManifests} from "../src/indexer/diffManifests";
 import type {IndexManifest} from "../src/indexer/indexTypes";
 
-type Arguments = {root: string; runs: number; sessions: number; replayRepository: string | undefined; replayCommits: number; skipThroughput: boolean; skipHistory: boolean};
+type Arguments = {root: string; runs: number; sessions: number; replayRepository: string | undefined; replayCommits: number; replaySparseExcludes: string[]; skipThroughput: boolean; skipHistory: boolean};
 
 function parseArguments(argv: readonly string[]): Arguments {
-    const parsed: Arguments = {root: path.resolve("node_modules"), runs: 5, sessions: 40, replayRepository: undefined, replayCommits: 40, skipThroughput: false, skipHistory: false};
+    const parsed: Arguments = {root: path.resolve("node_modules"), runs: 5, sessions: 40, replayRepository: undefined, replayCommits: 40, replaySparseExcludes: [], skipThroughput: false, skipHistory: false};
     for (let index = 0; index < argv.length; index++) {
         const arg = argv[index]!;
         const value = (): string => argv[++index] ?? "";
@@ -28,6 +28,8 @@ function parseArguments(argv: readonly string[]): Arguments {
         else if (arg === "--sessions") parsed.sessions = Number(value());
         else if (arg === "--replay-repo") parsed.replayRepository = path.resolve(value());
         else if (arg === "--replay-commits") parsed.replayCommits = Number(value());
+        // For a clone whose large blobs are missing (a partial clone): leave those paths out of the checkout.
+        else if (arg === "--replay-sparse-exclude") parsed.replaySparseExcludes.push(value());
         else if (arg === "--skip-throughput") parsed.skipThroughput = true;
         else if (arg === "--skip-history") parsed.skipHistory = true;
         else throw new Error(`unknown argument ${arg}`);
@@ -37,26 +39,48 @@ function parseArguments(argv: readonly string[]): Arguments {
 
 // ---------------------------------------------------------------- part 1: throughput
 
+/** CPU time (user + system, ms) of this process's finished children, from /proc (Linux); undefined elsewhere. */
+function childrenCpuMs(): number | undefined {
+    try {
+        const stat = fs.readFileSync("/proc/self/stat", "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // After the command name: state is field 3, cutime field 16 and cstime field 17 (1-based, see proc(5)).
+        const ticks = Number(fields[16 - 3]) + Number(fields[17 - 3]);
+        return (ticks * 1000) / clockTicksPerSecond;
+    } catch {
+        return undefined;
+    }
+}
+const clockTicksPerSecond = (() => {
+    try {
+        return Number(execFileSync("getconf", ["CLK_TCK"], {encoding: "utf8"}).trim()) || 100;
+    } catch {
+        return 100;
+    }
+})();
+
 type ChildReport = {mode: string; elapsedMs: number; maxRssMiB: number; files: number; bytes: number; promptChars: number; skippedByReason: Record<string, number>};
 
-function runIndexerChild(mode: "sink" | "string", root: string, listFile: string): {wallMs: number; report: ChildReport} {
-    const child = path.join(__dirname, "indexerBenchChild.js");
+type Timed = {wallMs: number; cpuMs: number};
+
+function timedSpawn(command: string, args: readonly string[]): Timed & {stdout: string} {
+    const cpuBefore = childrenCpuMs() ?? 0;
     const started = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, [child, mode, root, listFile], {encoding: "utf8", maxBuffer: 1 << 20});
+    const result = spawnSync(command, args, {encoding: "utf8", maxBuffer: 1 << 20});
     const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (result.status !== 0)
-        throw new Error(`indexer child failed: ${result.stderr}`);
-    return {wallMs, report: JSON.parse(result.stdout) as ChildReport};
+        throw new Error(`${command} failed: ${result.stderr}`);
+    return {wallMs, cpuMs: (childrenCpuMs() ?? 0) - cpuBefore, stdout: result.stdout};
 }
 
-function runBaseline(root: string, listFile: string): number {
+function runIndexerChild(mode: "sink" | "string", root: string, listFile: string): Timed & {report: ChildReport} {
+    const timed = timedSpawn(process.execPath, [path.join(__dirname, "indexerBenchChild.js"), mode, root, listFile]);
+    return {...timed, report: JSON.parse(timed.stdout) as ChildReport};
+}
+
+function runBaseline(root: string, listFile: string): Timed {
     // find walks the whole tree as the indexer does; cat reads exactly the files the indexer indexed.
-    const started = process.hrtime.bigint();
-    const result = spawnSync("sh", ["-c", "find \"$1\" -type f > /dev/null && xargs -0 cat < \"$2\" > /dev/null", "baseline", root, listFile], {encoding: "utf8"});
-    const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-    if (result.status !== 0)
-        throw new Error(`baseline failed: ${result.stderr}`);
-    return wallMs;
+    return timedSpawn("sh", ["-c", "find \"$1\" -type f > /dev/null && xargs -0 cat < \"$2\" > /dev/null", "baseline", root, listFile]);
 }
 
 function median(values: readonly number[]): number {
@@ -76,14 +100,19 @@ function measureThroughput(args: Arguments): void {
         runBaseline(args.root, listFile);
         const indexerMs: number[] = [];
         const baselineMs: number[] = [];
+        const indexerCpuMs: number[] = [];
+        const baselineCpuMs: number[] = [];
         const inProcessMs: number[] = [];
         let peakRssMiB = warm.report.maxRssMiB;
         for (let run = 0; run < args.runs; run++) {
             const indexer = runIndexerChild("sink", args.root, listFile);
             indexerMs.push(indexer.wallMs);
+            indexerCpuMs.push(indexer.cpuMs);
             inProcessMs.push(indexer.report.elapsedMs);
             peakRssMiB = Math.max(peakRssMiB, indexer.report.maxRssMiB);
-            baselineMs.push(runBaseline(args.root, listFile));
+            const baseline = runBaseline(args.root, listFile);
+            baselineMs.push(baseline.wallMs);
+            baselineCpuMs.push(baseline.cpuMs);
         }
         const whole = runIndexerChild("string", args.root, listFile);
         const report = warm.report;
@@ -94,7 +123,9 @@ function measureThroughput(args: Arguments): void {
         console.log(`runs: ${args.runs} alternating (after one warm-up each); medians of wall time, process start included`);
         console.log(`indexer (renderPromptToSink):  ${median(indexerMs).toFixed(0)} ms  (in-process ${median(inProcessMs).toFixed(0)} ms)  [${indexerMs.map((ms) => ms.toFixed(0)).join(", ")}]`);
         console.log(`find + cat, same files:        ${median(baselineMs).toFixed(0)} ms  [${baselineMs.map((ms) => ms.toFixed(0)).join(", ")}]`);
-        console.log(`ratio indexer / baseline:      ${ratio.toFixed(2)}x   (goal: within 2x)`);
+        console.log(`ratio indexer / baseline:      ${ratio.toFixed(2)}x wall time   (goal: within 2x)`);
+        console.log(`CPU time (user+system), medians: indexer ${median(indexerCpuMs).toFixed(0)} ms, find + cat ${median(baselineCpuMs).toFixed(0)} ms, ratio ${(median(indexerCpuMs) / median(baselineCpuMs)).toFixed(2)}x`);
+        console.log(`load average at the end: ${os.loadavg().map((load) => load.toFixed(1)).join(" ")}`);
         console.log(`indexer peak RSS (streaming):  ${peakRssMiB.toFixed(0)} MiB   (goal: under 300 MB)`);
         console.log(`indexWorkspace (whole prompt as one string): ${whole.wallMs.toFixed(0)} ms, peak RSS ${whole.report.maxRssMiB.toFixed(0)} MiB`);
     } finally {
@@ -248,16 +279,20 @@ async function simulateEditHistory(args: Arguments): Promise<Step[]> {
     }
 }
 
-async function replayRepository(source: string, commits: number): Promise<Step[]> {
+async function replayRepository(source: string, commits: number, sparseExcludes: readonly string[]): Promise<Step[]> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "kvd-replay-"));
     try {
         execFileSync("git", ["clone", "-q", "--no-checkout", source, root]);
+        if (sparseExcludes.length > 0)
+            execFileSync("git", ["sparse-checkout", "set", "--no-cone", "/*", ...sparseExcludes.map((pattern) => `!${pattern}`)], {cwd: root, stdio: ["ignore", "ignore", "ignore"]});
         const shas = execFileSync("git", ["rev-list", "--first-parent", `--max-count=${commits + 1}`, "HEAD"], {cwd: root, encoding: "utf8"}).trim().split("\n").reverse();
         execFileSync("git", ["checkout", "-q", "--detach", shas[0]!], {cwd: root});
         let previous = await indexBothOrders(root);
         const steps: Step[] = [];
         for (const sha of shas.slice(1)) {
             execFileSync("git", ["checkout", "-q", "--detach", sha], {cwd: root});
+            if (execFileSync("git", ["status", "--porcelain"], {cwd: root, encoding: "utf8"}).trim() !== "")
+                throw new Error(`checkout of ${sha} left the work tree dirty`);
             const changed = execFileSync("git", ["diff", "--name-only", "HEAD~1", "HEAD"], {cwd: root, encoding: "utf8"}).trim().split("\n").filter(Boolean).length;
             const current = await indexBothOrders(root);
             steps.push({label: `commit touching ${changed} file(s)`, fraction: {changeTime: invalidatedFraction(previous.changeTime, current.changeTime), path: invalidatedFraction(previous.path, current.path)}});
@@ -292,7 +327,7 @@ async function main(): Promise<void> {
         console.log("## Part 2: fraction of the prompt an edit invalidates");
         summarize(`simulated history (600 files, 300 past commits, Zipf 1.1 activity, ${args.sessions} sessions of 1-3 edited files, then a commit)`, await simulateEditHistory(args));
         if (args.replayRepository !== undefined)
-            summarize(`replay of the last ${args.replayCommits} first-parent commits of ${args.replayRepository}`, await replayRepository(args.replayRepository, args.replayCommits));
+            summarize(`replay of the last ${args.replayCommits} first-parent commits of ${args.replayRepository}`, await replayRepository(args.replayRepository, args.replayCommits, args.replaySparseExcludes));
     }
 }
 
