@@ -22,6 +22,8 @@ export type RepositoryContext = {
 
 export type WorkspaceFileCandidate = {
     folderName: string;
+    /** The file's own name (the last path segment). */
+    name: string;
     absolutePath: string;
     relativePath: string;
     displayPath: string;
@@ -190,6 +192,7 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
             }
             result.candidates.push({
                 folderName: options.folderName,
+                name: entry.name,
                 absolutePath,
                 relativePath,
                 displayPath: display(relativePath, false),

@@ -89,7 +89,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     // Files that are dropped by extension are known without opening them; keep them out of git's work.
     const readable: WorkspaceFileCandidate[] = [];
     for (const candidate of candidates) {
-        const extension = findKnownBinaryExtension(path.basename(candidate.relativePath));
+        const extension = findKnownBinaryExtension(candidate.name);
         if (extension !== undefined)
             skipped.push({displayPath: candidate.displayPath, reason: "binary", detail: `binary file type (.${extension})`});
         else
@@ -140,7 +140,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
             skipped.push({displayPath: candidate.displayPath, reason: read.reason, detail: read.detail});
             continue;
         }
-        const language = guessLanguageId(path.basename(candidate.relativePath));
+        const language = guessLanguageId(candidate.name);
         const section = renderFileSection(candidate.displayPath, language, read.bytes.toString("utf8"));
         const file: IndexedFile = {
             folderName: candidate.folderName,
