@@ -297,11 +297,11 @@ async function replayRepository(source: string, commits: number, sparseExcludes:
         if (sparseExcludes.length > 0)
             execFileSync("git", ["sparse-checkout", "set", "--no-cone", "/*", ...sparseExcludes.map((pattern) => `!${pattern}`)], {cwd: root, stdio: ["ignore", "ignore", "ignore"]});
         const shas = execFileSync("git", ["rev-list", "--first-parent", `--max-count=${commits + 1}`, "HEAD"], {cwd: root, encoding: "utf8"}).trim().split("\n").reverse();
-        execFileSync("git", ["checkout", "-q", "--detach", shas[0]!], {cwd: root});
+        execFileSync("git", ["checkout", "-q", "--detach", shas[0]!], {cwd: root, stdio: ["ignore", "ignore", "pipe"]});
         let previous = await indexBothOrders(root);
         const steps: Step[] = [];
         for (const sha of shas.slice(1)) {
-            execFileSync("git", ["checkout", "-q", "--detach", sha], {cwd: root});
+            execFileSync("git", ["checkout", "-q", "--detach", sha], {cwd: root, stdio: ["ignore", "ignore", "pipe"]});
             if (execFileSync("git", ["status", "--porcelain"], {cwd: root, encoding: "utf8"}).trim() !== "")
                 throw new Error(`checkout of ${sha} left the work tree dirty`);
             const changed = execFileSync("git", ["diff", "--no-renames", "--name-only", "HEAD~1", "HEAD"], {cwd: root, encoding: "utf8"}).trim().split("\n").filter(Boolean).length;

@@ -1,6 +1,7 @@
-// What git knows about the files of one repository, from two git processes for the whole
-// repository (never one per file): `git status` for uncommitted and untracked files, and one
-// `git log --name-only` walk for the time each file last changed in a commit.
+// What git knows about the files of one repository, from three git processes for the whole
+// repository (never one per file): `git status` for uncommitted and untracked files, `git
+// ls-files` for which files are tracked, and one `git log --name-only` walk for the time each
+// file last changed in a commit.
 import {runGitCommand} from "./runGitCommand";
 
 export type GitRepositoryState = {
@@ -30,7 +31,16 @@ const commitRecordMarker = "\u0001";
 
 export async function readGitRepositoryState(options: ReadGitRepositoryStateOptions): Promise<GitRepositoryState> {
     const pathspecArgs = ["--", ...options.pathspecs.map((pathspec) => (pathspec === "" ? "." : pathspec))];
-    const [status, log] = await Promise.all([readStatus(options, pathspecArgs), readLog(options, pathspecArgs)]);
+    const [status, tracked] = await Promise.all([readStatus(options, pathspecArgs), readTrackedPaths(options, pathspecArgs)]);
+    options.signal?.throwIfAborted();
+    // Only committed, unchanged files need a commit time (the others are dated by modification
+    // time), and only tracked files can turn up in the log: waiting for any other file would make
+    // the early stop never happen.
+    const wantedPaths = new Set<string>();
+    for (const wanted of options.wantedPaths)
+        if (!status.uncommittedPaths.has(wanted) && (tracked === undefined || tracked.has(wanted)))
+            wantedPaths.add(wanted);
+    const log = await readLog({...options, wantedPaths}, pathspecArgs);
     options.signal?.throwIfAborted();
     return {
         lastCommitMsByPath: log.lastCommitMsByPath,
@@ -60,6 +70,21 @@ async function readStatus(options: ReadGitRepositoryStateOptions, pathspecArgs: 
         }
     });
     return {uncommittedPaths, problem: outcome.ok ? undefined : `git status failed: ${outcome.message}`};
+}
+
+async function readTrackedPaths(options: ReadGitRepositoryStateOptions, pathspecArgs: readonly string[]): Promise<Set<string> | undefined> {
+    const tracked = new Set<string>();
+    const outcome = await runGitCommand({
+        gitCommand: options.gitCommand,
+        cwd: options.topLevel,
+        args: ["ls-files", "-z", "--full-name", ...pathspecArgs],
+        signal: options.signal,
+        onRecord: (record) => {
+            if (record !== "")
+                tracked.add(record);
+        }
+    });
+    return outcome.ok ? tracked : undefined;
 }
 
 async function readLog(options: ReadGitRepositoryStateOptions, pathspecArgs: readonly string[]): Promise<{lastCommitMsByPath: Map<string, number>; problem: string | undefined}> {

@@ -51,7 +51,8 @@ describe("prompt order", () => {
         const invocations = gitCommand.invocations();
         assert.equal(invocations.filter((args) => / log /.test(` ${args} `)).length, 1, invocations.join("\n"));
         assert.equal(invocations.filter((args) => / status /.test(` ${args} `)).length, 1, invocations.join("\n"));
-        assert.ok(invocations.length <= 3, `one rev-parse, one status, one log: ${invocations.join(" | ")}`);
+        assert.equal(invocations.filter((args) => / ls-files /.test(` ${args} `)).length, 1, invocations.join("\n"));
+        assert.equal(invocations.length, 4, `one rev-parse, one status, one ls-files, one log: ${invocations.join(" | ")}`);
     });
 
     it("uses each repository's own history: a nested repository and a second folder of the same repository", async () => {
