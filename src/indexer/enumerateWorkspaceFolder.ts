@@ -30,6 +30,9 @@ export type WorkspaceFileCandidate = {
     repository: RepositoryContext | undefined;
     /** Path relative to the repository's top level, when in a repository. */
     repositoryPath: string | undefined;
+    /** Filled in after the walk, from git or the modification time (see compareFilesForPrompt). */
+    lastChangedMs: number;
+    uncommitted: boolean;
 };
 
 export type IgnoreFileRecord = {
@@ -197,7 +200,9 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
                 relativePath,
                 displayPath: display(relativePath, false),
                 repository,
-                repositoryPath: repository === undefined ? undefined : toRepositoryPath(repository, relativePath)
+                repositoryPath: repository === undefined ? undefined : toRepositoryPath(repository, relativePath),
+                lastChangedMs: 0,
+                uncommitted: false
             });
         }
         await Promise.all(subdirectoryWalks);

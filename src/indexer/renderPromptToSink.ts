@@ -14,7 +14,7 @@ import {enumerateWorkspaceFolder, type IgnoreFileRecord, type RepositoryContext,
 import {findGitRepository} from "./findGitRepository";
 import {readGitRepositoryState} from "./readGitRepositoryState";
 import {compareFilesForPrompt} from "./compareFilesForPrompt";
-import {readIndexableFile, type IndexableFileRead} from "./readIndexableFile";
+import {createReadBufferPool, readIndexableFile, type IndexableFileRead} from "./readIndexableFile";
 import {promptFormatId, renderFileSection} from "./renderFileSection";
 import {renderPromptTail} from "./renderPromptTail";
 import {guessLanguageId} from "./guessLanguageId";
@@ -35,8 +35,6 @@ export const defaultMaxFileBytes = 1024 * 1024;
 const readAheadFiles = 16;
 const statConcurrency = 32;
 const progressIntervalMs = 100;
-
-type OrderedCandidate = WorkspaceFileCandidate & {lastChangedMs: number; uncommitted: boolean};
 
 export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: PromptSink, signal?: AbortSignal): Promise<IndexManifest> {
     signal?.throwIfAborted();
@@ -115,9 +113,10 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     // Read ahead a few files so that disk latency overlaps hashing, rendering and the sink.
     const files: IndexedFile[] = [];
     const reads: Array<Promise<IndexableFileRead> | undefined> = [];
+    const buffers = createReadBufferPool();
     const startRead = (index: number): void => {
         if (index < ordered.length)
-            reads[index] = readIndexableFile(fileSystem, ordered[index]!.absolutePath, maxFileBytes);
+            reads[index] = readIndexableFile(fileSystem, ordered[index]!.absolutePath, maxFileBytes, buffers);
     };
     for (let index = 0; index < readAheadFiles; index++)
         startRead(index);
@@ -141,15 +140,18 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
             continue;
         }
         const language = guessLanguageId(candidate.name);
+        const contentHash = sha256Hex(read.bytes);
+        const sizeBytes = read.bytes.length;
         const section = renderFileSection(candidate.displayPath, language, read.bytes.toString("utf8"));
+        read.release(); // the bytes are hashed and decoded: the buffer can take the next file
         const file: IndexedFile = {
             folderName: candidate.folderName,
             absolutePath: candidate.absolutePath,
             relativePath: candidate.relativePath,
             displayPath: candidate.displayPath,
             language,
-            sizeBytes: read.bytes.length,
-            contentHash: sha256Hex(read.bytes),
+            sizeBytes,
+            contentHash,
             lastChangedMs: candidate.lastChangedMs,
             uncommitted: candidate.uncommitted,
             charStart: charOffset,
@@ -240,19 +242,20 @@ async function attachChangeTimes(
     fileSystem: IndexerFileSystem,
     skipped: SkippedFile[],
     signal: AbortSignal | undefined
-): Promise<OrderedCandidate[]> {
-    const ordered: OrderedCandidate[] = [];
-    const needModificationTime: OrderedCandidate[] = [];
+): Promise<WorkspaceFileCandidate[]> {
+    const ordered: WorkspaceFileCandidate[] = [];
+    const needModificationTime: WorkspaceFileCandidate[] = [];
     for (const candidate of candidates) {
         const state = candidate.repository === undefined ? undefined : gitStates.get(candidate.repository.topLevel);
         const repositoryPath = candidate.repositoryPath ?? "";
-        const uncommitted = state !== undefined && state.problem === undefined && state.uncommittedPaths.has(repositoryPath);
+        candidate.uncommitted = state !== undefined && state.problem === undefined && state.uncommittedPaths.has(repositoryPath);
         const committedMs = state?.lastCommitMsByPath.get(repositoryPath);
-        const entry: OrderedCandidate = {...candidate, lastChangedMs: committedMs ?? 0, uncommitted};
-        if (uncommitted || committedMs === undefined)
-            needModificationTime.push(entry);
-        else
-            ordered.push(entry);
+        if (candidate.uncommitted || committedMs === undefined)
+            needModificationTime.push(candidate);
+        else {
+            candidate.lastChangedMs = committedMs;
+            ordered.push(candidate);
+        }
     }
     // stat only the files git could not date: everything outside git, uncommitted files.
     let next = 0;
