@@ -17,7 +17,7 @@ function toTokenIds(text: string): number[] {
 }
 const countTokens = (text: string): number => toTokenIds(text).length;
 
-async function fiveFileWorkspace(): Promise<IndexResult> {
+async function fiveFileWorkspace(order: "change-time" | "path" = "change-time"): Promise<IndexResult> {
     const root = createFixtureWorkspace({
         "oldest.ts": "one two three four five six seven eight nine ten\n",
         "older.ts": "a b c d e f g h i j\n",
@@ -28,7 +28,7 @@ async function fiveFileWorkspace(): Promise<IndexResult> {
     fixtures.push(root);
     ["oldest.ts", "older.ts", "middle.ts", "newer.ts", "newest.ts"].forEach((name, index) =>
         fs.utimesSync(path.join(root, name), new Date(`${2001 + index}-01-01`), new Date(`${2001 + index}-01-01`)));
-    return indexWorkspace({folders: [{name: "w", path: root}], useGit: false});
+    return indexWorkspace({folders: [{name: "w", path: root}], useGit: false, order});
 }
 
 describe("applyTokenBudget", () => {
@@ -75,6 +75,22 @@ describe("applyTokenBudget", () => {
         // One token less and a third file has to go.
         const tighter = await applyTokenBudget(result, countTokens, budget - 1);
         assert.equal(tighter.leftOut.length, 3);
+    });
+
+    it("leaves out the least recently changed files whatever the prompt order", async () => {
+        const result = await fiveFileWorkspace("path");
+        assert.deepEqual(result.manifest.files.map((file) => file.displayPath), ["middle.ts", "newer.ts", "newest.ts", "older.ts", "oldest.ts"]);
+        const full = await applyTokenBudget(result, countTokens, Number.MAX_SAFE_INTEGER);
+        const byPath = new Map(full.fileTokens.map((counts) => [counts.displayPath, counts.tokens]));
+        const budget = full.totalTokens - byPath.get("oldest.ts")! - countTokens("oldest.ts\n");
+        const budgeted = await applyTokenBudget(result, countTokens, budget);
+        assert.deepEqual(budgeted.leftOut.map((file) => file.displayPath), ["oldest.ts"]);
+        assert.equal(budgeted.totalTokens, budget);
+        const {prompt, manifest} = budgeted.result;
+        assert.deepEqual(manifest.files.map((file) => file.displayPath), ["middle.ts", "newer.ts", "newest.ts", "older.ts"]);
+        for (const file of manifest.files)
+            assert.equal(prompt.slice(file.charStart, file.headerEnd), `<file path="${file.displayPath}" language="typescript">\n`);
+        assert.equal(manifest.tailStart, manifest.files.at(-1)!.charEnd);
     });
 
     it("says it does not fit when even the empty prompt is over the budget", async () => {
