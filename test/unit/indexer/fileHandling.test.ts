@@ -191,7 +191,9 @@ describe("file content", () => {
     });
 
     it("throws a WorkspaceFolderError naming a missing folder", async () => {
-        const missing = path.join(createTemporaryFolder(), "does-not-exist");
+        const parent = createTemporaryFolder();
+        fixtures.push(parent);
+        const missing = path.join(parent, "does-not-exist");
         await assert.rejects(indexWorkspace({folders: [{name: "gone", path: missing}]}), (error: unknown) =>
             error instanceof WorkspaceFolderError && error.folderPath === missing && error.message.includes(missing));
     });

@@ -50,7 +50,9 @@ describe("kv-distill index", () => {
     });
 
     it("names a missing folder on stderr and exits non-zero", () => {
-        const missing = path.join(createTemporaryFolder(), "missing folder");
+        const parent = createTemporaryFolder();
+        fixtures.push(parent);
+        const missing = path.join(parent, "missing folder");
         const {status, stdout, stderr} = runCli(["index", missing]);
         assert.equal(status, 1);
         assert.equal(stdout, "");
