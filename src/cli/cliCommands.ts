@@ -11,5 +11,10 @@ export const cliCommands: readonly CliCommand[] = [
         name: "backend",
         summary: "Report which llama.cpp build and backend would be used",
         run: async (args) => (await import("./backendCommand.js")).runBackendCommand(args)
+    },
+    {
+        name: "index",
+        summary: "List the files a workspace prompt would contain, in order, and what is skipped",
+        run: async (args) => (await import("./indexCommand.js")).runIndexCommand(args)
     }
 ];

@@ -41,6 +41,24 @@ export type IndexedFile = {
     charEnd: number;
     /** Character span of the header alone: [charStart, headerEnd). */
     headerEnd: number;
+    /**
+     * Token span of this file's section once tokenized (set by applyTokenBudget and
+     * tokenizeFileSections): [tokenStart, tokenEnd), the header being [tokenStart, headerTokenEnd).
+     * The header and the body are tokenized separately, as the engine feeds them.
+     */
+    tokenStart?: number;
+    headerTokenEnd?: number;
+    tokenEnd?: number;
+};
+
+/** The rules that decided which files are in the prompt (their digest is rulesDigest). */
+export type IndexRulesInForce = {
+    /** Every ignore file that was read, with a sha256 of its bytes; "extraExcludes" stands for the caller's extra patterns. */
+    ignoreFiles: Array<{displayPath: string; contentHash: string}>;
+    filesExclude: string[];
+    extraExcludes: string[];
+    maxFileBytes: number;
+    useDefaultExcludes: boolean;
 };
 
 export type IndexManifest = {
@@ -54,6 +72,17 @@ export type IndexManifest = {
     promptChars: number;
     /** Character offset where the tail (anything that changes when files are added/removed) starts; equals promptChars when there is none. */
     tailStart: number;
+    /** Identifies the prompt rendering (renderFileSection's promptFormatId); a different value invalidates everything. */
+    promptFormat?: string;
+    /** How files were ordered: "change-time" (the product) or "path" (for comparisons). */
+    order?: "change-time" | "path";
+    /** The rules in force, in full (rulesDigest is their digest). */
+    rules?: IndexRulesInForce;
+    /** Problems that did not stop indexing (git could not be read, so modification times were used). */
+    warnings?: string[];
+    /** Set once tokenized (applyTokenBudget, tokenizeFileSections): tokens of the whole prompt and where the tail's tokens start. */
+    promptTokens?: number;
+    tailTokenStart?: number;
 };
 
 export type IndexResult = {

@@ -1,0 +1,143 @@
+// Fits an index into a token budget. When the whole workspace does not fit, files are left out
+// least recently changed first (uncommitted files last; see compareFilesForPrompt), and every
+// left-out file is listed with reason "over-budget": nothing is truncated silently.
+//
+// Counting is exact for the way the engine feeds the prompt: each file's header and body are
+// tokenized separately (tokenizeFileSections does the same), so a file's count includes its
+// header, and the tail (the file list, which shrinks as files are left out) is counted as it will
+// be rendered. The tokenizer must not add BOS or other special tokens.
+import type {IndexedFile, IndexResult, SkippedFile} from "./indexTypes";
+import {renderPromptTail} from "./renderPromptTail";
+import {compareFilesForPrompt} from "./compareFilesForPrompt";
+
+export type FileTokenCount = {displayPath: string; headerTokens: number; tokens: number};
+
+export type BudgetedIndex = {
+    /** The prompt and manifest with only the files that fit (char and token spans renumbered); left-out files are in manifest.skipped. */
+    result: IndexResult;
+    /** The files left out, least recently changed first, each with reason "over-budget". */
+    leftOut: SkippedFile[];
+    /** Token counts (header included) of every file of the input, kept or not, in the input's prompt order. */
+    fileTokens: FileTokenCount[];
+    /** Tokens of the budgeted prompt's tail. */
+    tailTokens: number;
+    /** Tokens of the budgeted prompt. */
+    totalTokens: number;
+    budgetTokens: number;
+    /** False only when even a prompt without any file (just the tail) is over the budget. */
+    fits: boolean;
+};
+
+export async function applyTokenBudget(
+    result: IndexResult,
+    tokenize: (text: string) => number | Promise<number>,
+    budgetTokens: number
+): Promise<BudgetedIndex> {
+    const {manifest, prompt} = result;
+    const files = manifest.files;
+    const fileTokens: FileTokenCount[] = [];
+    for (const file of files) {
+        const headerTokens = await tokenize(prompt.slice(file.charStart, file.headerEnd));
+        const bodyTokens = await tokenize(prompt.slice(file.headerEnd, file.charEnd));
+        fileTokens.push({displayPath: file.displayPath, headerTokens, tokens: headerTokens + bodyTokens});
+    }
+    // Files leave least recently changed first. With the product's order that is the front of the
+    // prompt, but the rule holds for any order (the prompt is rebuilt from the kept sections).
+    const leaveOrder = files.map((_, index) => index).sort((a, b) => compareFilesForPrompt(files[a]!, files[b]!) || a - b);
+    // tokensWithout[k]: tokens of all sections but the first k files of leaveOrder.
+    const tokensWithout = new Array<number>(files.length + 1).fill(0);
+    tokensWithout[0] = fileTokens.reduce((sum, counts) => sum + counts.tokens, 0);
+    for (let k = 1; k <= files.length; k++)
+        tokensWithout[k] = tokensWithout[k - 1]! - fileTokens[leaveOrder[k - 1]!]!.tokens;
+
+    const hasTail = manifest.promptChars > manifest.tailStart;
+    const tailCache = new Map<number, {text: string; tokens: number}>();
+    const tailWithout = async (leftOutCount: number): Promise<{text: string; tokens: number}> => {
+        let tail = tailCache.get(leftOutCount);
+        if (tail === undefined) {
+            const leaving = new Set(leaveOrder.slice(0, leftOutCount));
+            const text = !hasTail ? "" : leftOutCount === 0 ? prompt.slice(manifest.tailStart) : renderPromptTail(files.filter((_, index) => !leaving.has(index)).map((file) => file.displayPath));
+            tail = {text, tokens: text === "" ? 0 : await tokenize(text)};
+            tailCache.set(leftOutCount, tail);
+        }
+        return tail;
+    };
+    const fitsWithout = async (leftOutCount: number): Promise<boolean> => tokensWithout[leftOutCount]! + (await tailWithout(leftOutCount)).tokens <= budgetTokens;
+
+    // Smallest number of files to leave out. Leaving out more files never adds tokens (the tail
+    // only loses lines), so a binary search needs O(log n) tail tokenizations.
+    let leftOutCount = 0;
+    if (!(await fitsWithout(0))) {
+        let low = 1;
+        let high = files.length;
+        while (low < high) {
+            const middle = Math.floor((low + high) / 2);
+            if (await fitsWithout(middle))
+                high = middle;
+            else
+                low = middle + 1;
+        }
+        leftOutCount = low;
+    }
+    const tail = await tailWithout(leftOutCount);
+    const totalTokens = tokensWithout[leftOutCount]! + tail.tokens;
+    const unbudgetedTokens = tokensWithout[0]! + (await tailWithout(0)).tokens;
+
+    const leavingIndexes = leaveOrder.slice(0, leftOutCount);
+    const leaving = new Set(leavingIndexes);
+    const leftOut: SkippedFile[] = leavingIndexes.map((index) => {
+        const file = files[index]!;
+        return {
+            displayPath: file.displayPath,
+            reason: "over-budget",
+            detail: `${fileTokens[index]!.tokens} tokens; left out as one of the ${leftOutCount} least recently changed files ` +
+                `(last changed ${new Date(file.lastChangedMs).toISOString()}${file.uncommitted ? ", uncommitted" : ""}) ` +
+                `because the workspace needs ${unbudgetedTokens} tokens and the budget is ${budgetTokens}`
+        };
+    });
+
+    const sections: string[] = [];
+    const keptFiles: IndexedFile[] = [];
+    let charOffset = 0;
+    let tokenOffset = 0;
+    files.forEach((file, index) => {
+        if (leaving.has(index))
+            return;
+        const counts = fileTokens[index]!;
+        sections.push(prompt.slice(file.charStart, file.charEnd));
+        keptFiles.push({
+            ...file,
+            charStart: charOffset,
+            headerEnd: charOffset + (file.headerEnd - file.charStart),
+            charEnd: charOffset + (file.charEnd - file.charStart),
+            tokenStart: tokenOffset,
+            headerTokenEnd: tokenOffset + counts.headerTokens,
+            tokenEnd: tokenOffset + counts.tokens
+        });
+        charOffset += file.charEnd - file.charStart;
+        tokenOffset += counts.tokens;
+    });
+    const sectionsText = sections.join("");
+    const budgetedPrompt = sectionsText + tail.text;
+    const skipped = [...manifest.skipped, ...leftOut].sort((a, b) => (a.displayPath < b.displayPath ? -1 : a.displayPath > b.displayPath ? 1 : 0));
+    return {
+        result: {
+            prompt: budgetedPrompt,
+            manifest: {
+                ...manifest,
+                files: keptFiles,
+                skipped,
+                promptChars: budgetedPrompt.length,
+                tailStart: sectionsText.length,
+                promptTokens: totalTokens,
+                tailTokenStart: tokenOffset
+            }
+        },
+        leftOut,
+        fileTokens,
+        tailTokens: tail.tokens,
+        totalTokens,
+        budgetTokens,
+        fits: totalTokens <= budgetTokens
+    };
+}

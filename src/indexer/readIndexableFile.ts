@@ -1,0 +1,89 @@
+// Reads one file for the prompt, or says why it cannot be in it: over the size cap (nothing is
+// read), binary (only the first 8 KiB are read), unreadable (the error), a symlink loop.
+import type {SkipReason} from "./indexTypes";
+import type {IndexerFileSystem} from "./indexerFileSystem";
+import {binarySniffBytes, detectBinaryContent} from "./detectBinaryContent";
+
+const wholeReadBytes = 64 * 1024;
+
+export type IndexableFileRead =
+    /** `bytes` lives in a pooled buffer: call release() once done with it. */
+    | {kind: "text"; bytes: Buffer; release(): void}
+    | {kind: "skip"; reason: SkipReason; detail: string};
+
+/**
+ * Reuses read buffers for files up to 64 KiB (most source files), which spares the garbage
+ * collector tens of thousands of short-lived allocations on a large tree. Larger files get a
+ * buffer of their own.
+ */
+export type ReadBufferPool = {take(sizeBytes: number): Buffer; give(buffer: Buffer): void};
+
+const pooledBufferBytes = 64 * 1024;
+const maxPooledBuffers = 32;
+
+export function createReadBufferPool(): ReadBufferPool {
+    const free: Buffer[] = [];
+    return {
+        take: (sizeBytes) => (sizeBytes <= pooledBufferBytes ? free.pop() ?? Buffer.allocUnsafe(pooledBufferBytes) : Buffer.allocUnsafe(sizeBytes)),
+        give: (buffer) => {
+            if (buffer.length === pooledBufferBytes && free.length < maxPooledBuffers)
+                free.push(buffer);
+        }
+    };
+}
+
+export async function readIndexableFile(fileSystem: IndexerFileSystem, absolutePath: string, maxFileBytes: number, buffers: ReadBufferPool = createReadBufferPool()): Promise<IndexableFileRead> {
+    let file;
+    try {
+        file = await fileSystem.openFile(absolutePath);
+    } catch (error) {
+        return unreadable(error);
+    }
+    try {
+        if (file.sizeBytes > maxFileBytes)
+            return {kind: "skip", reason: "too-large", detail: `${file.sizeBytes} bytes, over the ${maxFileBytes}-byte cap`};
+        const buffer = buffers.take(file.sizeBytes);
+        // Small files (most source files) are read in one call; only a larger file is sniffed
+        // first, so that a large binary costs 8 KiB of reading, not its size.
+        let filled: number;
+        try {
+            filled = await readInto(file, buffer, 0, file.sizeBytes <= wholeReadBytes ? file.sizeBytes : binarySniffBytes);
+            const sniffed = buffer.subarray(0, Math.min(filled, binarySniffBytes));
+            const binary = detectBinaryContent(sniffed, sniffed.length === file.sizeBytes);
+            if (binary !== undefined) {
+                buffers.give(buffer);
+                return {kind: "skip", reason: "binary", detail: binary};
+            }
+            filled = await readInto(file, buffer, filled, file.sizeBytes);
+        } catch (error) {
+            buffers.give(buffer);
+            throw error;
+        }
+        // The file is taken as it was when opened: one that grows meanwhile is read up to its size
+        // then, one that shrinks up to its new end. The next index sees any later change.
+        return {kind: "text", bytes: buffer.subarray(0, filled), release: () => buffers.give(buffer)};
+    } catch (error) {
+        return unreadable(error);
+    } finally {
+        await file.close();
+    }
+}
+
+async function readInto(file: {read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>}, buffer: Buffer, from: number, to: number): Promise<number> {
+    let filled = from;
+    while (filled < to) {
+        const read = await file.read(buffer, filled, to - filled, filled);
+        if (read === 0)
+            break;
+        filled += read;
+    }
+    return filled;
+}
+
+function unreadable(error: unknown): IndexableFileRead {
+    const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
+    const message = error instanceof Error ? error.message : String(error);
+    if (code === "ELOOP")
+        return {kind: "skip", reason: "symlink-loop", detail: message};
+    return {kind: "skip", reason: "unreadable", detail: code === "ENOENT" ? `vanished before it could be read (${message})` : message};
+}

@@ -1,0 +1,29 @@
+// The prompt text of one file: a one-line header naming the file and its language, the content,
+// and a closing line. The format is compact (about a dozen tokens of overhead per file) and
+// unambiguous: the header is always exactly one line, attribute values are escaped so a path
+// can never break out of its quotes or span lines, and the content always ends with a newline
+// before the closing tag. (File content can of course contain "</file>"; the manifest's character
+// spans, not the tags, are what the engine relies on.)
+//
+//   <file path="src/a.ts" language="typescript">
+//   ...content, CRLF line ends turned into LF, a UTF-8 byte-order mark dropped...
+//   </file>
+
+/** Identifies this rendering; stored in the manifest so that a changed format invalidates old caches. */
+export const promptFormatId = "kv-distill-prompt/1";
+
+export type RenderedFileSection = {header: string; body: string};
+
+export function renderFileSection(displayPath: string, language: string, content: string): RenderedFileSection {
+    const header = `<file path="${escapeMarkup(displayPath)}" language="${escapeMarkup(language)}">\n`;
+    let text = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
+    if (text.indexOf("\r") !== -1 && text.includes("\r\n"))
+        text = text.replace(/\r\n/g, "\n");
+    const body = text === "" || text.endsWith("\n") ? `${text}</file>\n` : `${text}\n</file>\n`;
+    return {header, body};
+}
+
+/** Escapes text for an attribute value or a line of the tail: no quotes, angle brackets or line breaks survive. */
+export function escapeMarkup(text: string): string {
+    return text.replace(/[&"<>\r\n]/g, (char) => `&#${char.charCodeAt(0)};`);
+}

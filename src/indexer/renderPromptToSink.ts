@@ -1,0 +1,299 @@
+// The indexer's pipeline. Enumerate every folder (listings and ignore files only), ask git once
+// per repository when each file last changed, order the files, then read, hash and render them
+// one at a time in prompt order, handing each section to the caller's sink. Nothing holds more
+// than a few files' contents at once (a short read-ahead), so memory is bounded by the largest
+// file, not by the workspace.
+import * as cryptoModule from "node:crypto";
+import {createHash} from "node:crypto";
+import * as path from "node:path";
+import type {IndexedFile, IndexManifest, SkippedFile} from "./indexTypes";
+import type {IndexProgress, IndexWorkspaceOptions} from "./indexWorkspace";
+import {nodeIndexerFileSystem, type IndexerFileSystem} from "./indexerFileSystem";
+import {compileFilesExcludeGlob} from "./compileFilesExcludeGlob";
+import {enumerateWorkspaceFolder, type IgnoreFileRecord, type RepositoryContext, type WorkspaceFileCandidate} from "./enumerateWorkspaceFolder";
+import {findGitRepository} from "./findGitRepository";
+import {readGitRepositoryState} from "./readGitRepositoryState";
+import {compareFilesForPrompt} from "./compareFilesForPrompt";
+import {createReadBufferPool, readIndexableFile, type IndexableFileRead} from "./readIndexableFile";
+import {promptFormatId, renderFileSection} from "./renderFileSection";
+import {renderPromptTail} from "./renderPromptTail";
+import {guessLanguageId} from "./guessLanguageId";
+import {WorkspaceFolderError} from "./WorkspaceFolderError";
+import {findKnownBinaryExtension} from "./detectBinaryContent";
+import {yieldToEventLoop} from "./yieldToEventLoop";
+
+export type PromptChunk =
+    /** One file's section: `header` then `body`; `file` carries its final character spans. */
+    | {kind: "file"; file: IndexedFile; header: string; body: string}
+    /** The tail (file list), starting at manifest.tailStart. Not sent when the tail is turned off. */
+    | {kind: "tail"; text: string; charStart: number};
+
+/** Receives the prompt in order. A returned promise is awaited before the next chunk (back-pressure). */
+export type PromptSink = (chunk: PromptChunk) => void | Promise<void>;
+
+export const defaultMaxFileBytes = 1024 * 1024;
+const readAheadFiles = 16;
+const statConcurrency = 32;
+const progressIntervalMs = 100;
+
+export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: PromptSink, signal?: AbortSignal): Promise<IndexManifest> {
+    signal?.throwIfAborted();
+    const fileSystem = options.fileSystem ?? nodeIndexerFileSystem;
+    const maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes;
+    const useGit = options.useGit ?? true;
+    const useDefaultExcludes = options.useDefaultExcludes ?? true;
+    const gitCommand = options.gitCommand ?? "git";
+    // Path matching follows the platform's file system: case-insensitive where names are.
+    const ignoreCase = process.platform === "win32" || process.platform === "darwin";
+    const filesExclude = (options.filesExclude ?? []).map((pattern) => compileFilesExcludeGlob(pattern, ignoreCase));
+    const progress = createProgressReporter(options.onProgress);
+    const warnings: string[] = [];
+
+    const folders = await resolveFolders(options.folders, fileSystem);
+    const candidates: WorkspaceFileCandidate[] = [];
+    const skipped: SkippedFile[] = [];
+    const ignoreFiles: IgnoreFileRecord[] = [];
+    const repositories = new Map<string, {pathspecs: Set<string>; wanted: Set<string>}>();
+
+    for (const folder of folders) {
+        let repository: RepositoryContext | undefined;
+        if (useGit) {
+            const location = await findGitRepository(folder.path, gitCommand, signal);
+            if (location !== undefined) {
+                repository = {topLevel: location.topLevel, repositoryPrefix: location.folderPrefix, folderRelativeRoot: ""};
+                repositoryEntry(repositories, location.topLevel).pathspecs.add(location.folderPrefix.replace(/\/$/, "") || ".");
+            }
+        }
+        const enumeration = await enumerateWorkspaceFolder({
+            folderName: folder.name,
+            folderPath: folder.path,
+            displayPrefix: folder.displayPrefix,
+            repository,
+            fileSystem,
+            filesExclude,
+            extraExcludes: options.extraExcludes ?? [],
+            useDefaultExcludes,
+            ignoreCase,
+            signal,
+            onFileSeen: () => progress.update({filesSeen: 1})
+        });
+        candidates.push(...enumeration.candidates);
+        skipped.push(...enumeration.skipped);
+        ignoreFiles.push(...enumeration.ignoreFiles);
+        for (const nested of enumeration.nestedRepositories)
+            repositoryEntry(repositories, nested.topLevel).pathspecs.add(".");
+    }
+
+    // Files that are dropped by extension are known without opening them; keep them out of git's work.
+    const readable: WorkspaceFileCandidate[] = [];
+    for (const candidate of candidates) {
+        const extension = findKnownBinaryExtension(candidate.name);
+        if (extension !== undefined)
+            skipped.push({displayPath: candidate.displayPath, reason: "binary", detail: `binary file type (.${extension})`});
+        else
+            readable.push(candidate);
+    }
+
+    for (const candidate of readable)
+        if (candidate.repository !== undefined && candidate.repositoryPath !== undefined)
+            repositoryEntry(repositories, candidate.repository.topLevel).wanted.add(candidate.repositoryPath);
+    const gitStates = new Map(await Promise.all([...repositories].map(async ([topLevel, entry]) => {
+        const state = await readGitRepositoryState({topLevel, pathspecs: [...entry.pathspecs], wantedPaths: entry.wanted, gitCommand, signal});
+        if (state.problem !== undefined)
+            warnings.push(`${topLevel}: ${state.problem}; ordering by modification time there`);
+        return [topLevel, state] as const;
+    })));
+
+    const ordered = await attachChangeTimes(readable, gitStates, fileSystem, skipped, signal);
+    if (options.order === "path")
+        ordered.sort((a, b) => (a.displayPath < b.displayPath ? -1 : a.displayPath > b.displayPath ? 1 : 0));
+    else
+        ordered.sort(compareFilesForPrompt);
+
+    // Read ahead a few files so that disk latency overlaps hashing, rendering and the sink.
+    const files: IndexedFile[] = [];
+    const reads: Array<Promise<IndexableFileRead> | undefined> = [];
+    const buffers = createReadBufferPool();
+    const startRead = (index: number): void => {
+        if (index < ordered.length)
+            reads[index] = readIndexableFile(fileSystem, ordered[index]!.absolutePath, maxFileBytes, buffers);
+    };
+    for (let index = 0; index < readAheadFiles; index++)
+        startRead(index);
+    let charOffset = 0;
+    for (let index = 0; index < ordered.length; index++) {
+        const candidate = ordered[index]!;
+        let read: IndexableFileRead;
+        try {
+            await yieldToEventLoop();
+            signal?.throwIfAborted();
+            read = await reads[index]!;
+        } catch (error) {
+            // Let the reads already started settle, so no file descriptor outlives the call.
+            await Promise.allSettled(reads.slice(index).filter((pending) => pending !== undefined));
+            throw error;
+        }
+        reads[index] = undefined;
+        startRead(index + readAheadFiles);
+        if (read.kind === "skip") {
+            skipped.push({displayPath: candidate.displayPath, reason: read.reason, detail: read.detail});
+            continue;
+        }
+        const language = guessLanguageId(candidate.name);
+        const contentHash = sha256Hex(read.bytes);
+        const sizeBytes = read.bytes.length;
+        const section = renderFileSection(candidate.displayPath, language, read.bytes.toString("utf8"));
+        read.release(); // the bytes are hashed and decoded: the buffer can take the next file
+        const file: IndexedFile = {
+            folderName: candidate.folderName,
+            absolutePath: candidate.absolutePath,
+            relativePath: candidate.relativePath,
+            displayPath: candidate.displayPath,
+            language,
+            sizeBytes,
+            contentHash,
+            lastChangedMs: candidate.lastChangedMs,
+            uncommitted: candidate.uncommitted,
+            charStart: charOffset,
+            headerEnd: charOffset + section.header.length,
+            charEnd: charOffset + section.header.length + section.body.length
+        };
+        charOffset = file.charEnd;
+        files.push(file);
+        await sink({kind: "file", file, header: section.header, body: section.body});
+        progress.update({filesIndexed: 1, bytes: file.sizeBytes});
+    }
+
+    const tailStart = charOffset;
+    if (options.fileListTail ?? true) {
+        const text = renderPromptTail(files.map((file) => file.displayPath));
+        await sink({kind: "tail", text, charStart: tailStart});
+        charOffset += text.length;
+    }
+    progress.finish();
+
+    skipped.sort((a, b) => (a.displayPath < b.displayPath ? -1 : a.displayPath > b.displayPath ? 1 : 0));
+    const rules = {
+        ignoreFiles: [...ignoreFiles].sort((a, b) => (a.displayPath < b.displayPath ? -1 : a.displayPath > b.displayPath ? 1 : 0)),
+        filesExclude: [...(options.filesExclude ?? [])],
+        extraExcludes: [...(options.extraExcludes ?? [])],
+        maxFileBytes,
+        useDefaultExcludes
+    };
+    return {
+        formatVersion: 1,
+        files,
+        skipped,
+        rulesDigest: createHash("sha256").update(JSON.stringify(rules)).digest("hex"),
+        promptChars: charOffset,
+        tailStart,
+        promptFormat: promptFormatId,
+        order: options.order ?? "change-time",
+        rules,
+        warnings
+    };
+}
+
+// crypto.hash (Node 20.12+) hashes in one call, measurably faster than a Hash object for many small files.
+const oneShotHash = (cryptoModule as {hash?: (algorithm: string, data: Uint8Array, encoding: "hex") => string}).hash;
+
+function sha256Hex(bytes: Uint8Array): string {
+    return oneShotHash !== undefined ? oneShotHash("sha256", bytes, "hex") : createHash("sha256").update(bytes).digest("hex");
+}
+
+type ResolvedFolder = {name: string; path: string; displayPrefix: string};
+
+async function resolveFolders(folders: IndexWorkspaceOptions["folders"], fileSystem: IndexerFileSystem): Promise<ResolvedFolder[]> {
+    const usedNames = new Set<string>();
+    const resolved: ResolvedFolder[] = [];
+    for (const folder of folders) {
+        const absolutePath = path.resolve(folder.path);
+        let stat;
+        try {
+            stat = await fileSystem.stat(absolutePath);
+        } catch (error) {
+            throw new WorkspaceFolderError(`workspace folder not found: ${absolutePath}`, absolutePath, {cause: error});
+        }
+        if (stat.kind !== "directory")
+            throw new WorkspaceFolderError(`workspace folder is not a folder: ${absolutePath}`, absolutePath);
+        // Two folders with the same name would give their files the same display paths.
+        const baseName = folder.name.replace(/[\\/]/g, "_") || "folder";
+        let name = baseName;
+        for (let suffix = 2; usedNames.has(name); suffix++)
+            name = `${baseName}~${suffix}`;
+        usedNames.add(name);
+        resolved.push({name: folder.name, path: absolutePath, displayPrefix: folders.length > 1 ? `${name}/` : ""});
+    }
+    return resolved;
+}
+
+function repositoryEntry(repositories: Map<string, {pathspecs: Set<string>; wanted: Set<string>}>, topLevel: string): {pathspecs: Set<string>; wanted: Set<string>} {
+    let entry = repositories.get(topLevel);
+    if (entry === undefined) {
+        entry = {pathspecs: new Set(), wanted: new Set()};
+        repositories.set(topLevel, entry);
+    }
+    return entry;
+}
+
+async function attachChangeTimes(
+    candidates: readonly WorkspaceFileCandidate[],
+    gitStates: ReadonlyMap<string, {lastCommitMsByPath: Map<string, number>; uncommittedPaths: Set<string>; problem: string | undefined}>,
+    fileSystem: IndexerFileSystem,
+    skipped: SkippedFile[],
+    signal: AbortSignal | undefined
+): Promise<WorkspaceFileCandidate[]> {
+    const ordered: WorkspaceFileCandidate[] = [];
+    const needModificationTime: WorkspaceFileCandidate[] = [];
+    for (const candidate of candidates) {
+        const state = candidate.repository === undefined ? undefined : gitStates.get(candidate.repository.topLevel);
+        const repositoryPath = candidate.repositoryPath ?? "";
+        candidate.uncommitted = state !== undefined && state.problem === undefined && state.uncommittedPaths.has(repositoryPath);
+        const committedMs = state?.lastCommitMsByPath.get(repositoryPath);
+        if (candidate.uncommitted || committedMs === undefined)
+            needModificationTime.push(candidate);
+        else {
+            candidate.lastChangedMs = committedMs;
+            ordered.push(candidate);
+        }
+    }
+    // stat only the files git could not date: everything outside git, uncommitted files.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+        for (;;) {
+            await yieldToEventLoop();
+            signal?.throwIfAborted();
+            if (next >= needModificationTime.length)
+                return;
+            const entry = needModificationTime[next++]!;
+            try {
+                entry.lastChangedMs = Math.floor((await fileSystem.stat(entry.absolutePath)).mtimeMs);
+                ordered.push(entry);
+            } catch (error) {
+                skipped.push({displayPath: entry.displayPath, reason: "unreadable", detail: `vanished before it could be read (${error instanceof Error ? error.message : String(error)})`});
+            }
+        }
+    };
+    await Promise.all(Array.from({length: Math.min(statConcurrency, needModificationTime.length)}, worker));
+    return ordered;
+}
+
+function createProgressReporter(onProgress: ((progress: IndexProgress) => void) | undefined): {update(delta: Partial<IndexProgress>): void; finish(): void} {
+    const totals: IndexProgress = {filesSeen: 0, filesIndexed: 0, bytes: 0};
+    let lastReportMs = 0;
+    return {
+        update: (delta) => {
+            totals.filesSeen += delta.filesSeen ?? 0;
+            totals.filesIndexed += delta.filesIndexed ?? 0;
+            totals.bytes += delta.bytes ?? 0;
+            if (onProgress === undefined)
+                return;
+            const now = Date.now();
+            if (now - lastReportMs >= progressIntervalMs) {
+                lastReportMs = now;
+                onProgress({...totals});
+            }
+        },
+        finish: () => onProgress?.({...totals})
+    };
+}

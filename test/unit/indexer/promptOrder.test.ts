@@ -1,0 +1,153 @@
+import {strict as assert} from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {after, describe, it} from "node:test";
+import {indexWorkspace} from "../../../src/indexer/indexWorkspace";
+import {renderPromptToSink, type PromptChunk} from "../../../src/indexer/renderPromptToSink";
+import {commitAt, createFixtureWorkspace, createTemporaryFolder, git, initGitRepository, removeFixture, writeFixtureFiles} from "./fixtureWorkspace";
+
+const fixtures: string[] = [];
+after(() => fixtures.forEach(removeFixture));
+
+function fixture(files: Record<string, string | Buffer>): string {
+    const root = createFixtureWorkspace(files);
+    fixtures.push(root);
+    return root;
+}
+
+/** A git wrapper that records each invocation's arguments, to count processes. */
+function countingGit(): {command: string; invocations(): string[]} {
+    const folder = createTemporaryFolder("kvd-git-");
+    fixtures.push(folder);
+    const log = path.join(folder, "calls.log");
+    const command = path.join(folder, "git");
+    fs.writeFileSync(command, `#!/bin/sh\necho "$*" >> '${log}'\nexec git "$@"\n`, {mode: 0o755});
+    return {command, invocations: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [])};
+}
+
+describe("prompt order", () => {
+    it("orders by last commit time (oldest first), uncommitted and untracked files last, ties by path, with one git log per repository", async () => {
+        const root = fixture({"old.ts": "1", "b-tie.ts": "2", "a-tie.ts": "3", "recent.ts": "4", "middle.ts": "5", "edited.ts": "6"});
+        initGitRepository(root);
+        commitAt(root, ["old.ts", "recent.ts", "edited.ts"], "2020-01-01T00:00:00Z");
+        commitAt(root, ["a-tie.ts", "b-tie.ts"], "2021-01-01T00:00:00Z");
+        commitAt(root, ["middle.ts"], "2022-01-01T00:00:00Z");
+        writeFixtureFiles(root, {"recent.ts": "4 changed"});
+        commitAt(root, ["recent.ts"], "2023-06-01T00:00:00Z");
+        writeFixtureFiles(root, {"edited.ts": "6 changed, not committed", "untracked.ts": "new"});
+        // mtimes are set so that the untracked file is older on disk than the edited one.
+        fs.utimesSync(path.join(root, "untracked.ts"), new Date("2019-01-01"), new Date("2019-01-01"));
+        fs.utimesSync(path.join(root, "edited.ts"), new Date("2024-01-01"), new Date("2024-01-01"));
+
+        const gitCommand = countingGit();
+        const result = await indexWorkspace({folders: [{name: "w", path: root}], gitCommand: gitCommand.command});
+        assert.deepEqual(result.manifest.files.map((file) => file.displayPath),
+            ["old.ts", "a-tie.ts", "b-tie.ts", "middle.ts", "recent.ts", "untracked.ts", "edited.ts"]);
+        const byPath = new Map(result.manifest.files.map((file) => [file.displayPath, file]));
+        assert.equal(byPath.get("recent.ts")!.lastChangedMs, Date.parse("2023-06-01T00:00:00Z"));
+        assert.equal(byPath.get("old.ts")!.uncommitted, false);
+        assert.equal(byPath.get("edited.ts")!.uncommitted, true);
+        assert.equal(byPath.get("untracked.ts")!.uncommitted, true);
+        const invocations = gitCommand.invocations();
+        assert.equal(invocations.filter((args) => / log /.test(` ${args} `)).length, 1, invocations.join("\n"));
+        assert.equal(invocations.filter((args) => / status /.test(` ${args} `)).length, 1, invocations.join("\n"));
+        assert.equal(invocations.filter((args) => / ls-files /.test(` ${args} `)).length, 1, invocations.join("\n"));
+        assert.equal(invocations.length, 4, `one rev-parse, one status, one ls-files, one log: ${invocations.join(" | ")}`);
+    });
+
+    it("uses each repository's own history: a nested repository and a second folder of the same repository", async () => {
+        const outer = fixture({"project/a.ts": "a", "project/b.ts": "b", "other/c.ts": "c", "project/vendor-repo/x.ts": "x", "project/vendor-repo/y.ts": "y"});
+        initGitRepository(path.join(outer, "project", "vendor-repo"));
+        commitAt(path.join(outer, "project", "vendor-repo"), ["y.ts"], "2018-01-01T00:00:00Z");
+        commitAt(path.join(outer, "project", "vendor-repo"), ["x.ts"], "2019-01-01T00:00:00Z");
+        initGitRepository(outer);
+        fs.writeFileSync(path.join(outer, ".gitignore"), "vendor-repo/\n");
+        commitAt(outer, ["project/b.ts", "other/c.ts"], "2020-01-01T00:00:00Z");
+        commitAt(outer, ["project/a.ts"], "2021-01-01T00:00:00Z");
+        commitAt(outer, [".gitignore"], "2021-06-01T00:00:00Z");
+        // The outer repository ignores vendor-repo; a .kvdistillignore negation indexes it anyway.
+        fs.writeFileSync(path.join(outer, "project", ".kvdistillignore"), "!vendor-repo/\n");
+        commitAt(outer, ["project/.kvdistillignore"], "2022-01-01T00:00:00Z");
+
+        const gitCommand = countingGit();
+        const result = await indexWorkspace({
+            folders: [{name: "project", path: path.join(outer, "project")}, {name: "other", path: path.join(outer, "other")}],
+            gitCommand: gitCommand.command
+        });
+        assert.deepEqual(result.manifest.files.map((file) => `${file.displayPath}@${new Date(file.lastChangedMs).getUTCFullYear()}`),
+            ["project/vendor-repo/y.ts@2018", "project/vendor-repo/x.ts@2019", "other/c.ts@2020", "project/b.ts@2020", "project/a.ts@2021", "project/.kvdistillignore@2022"]);
+        const logs = gitCommand.invocations().filter((args) => / log /.test(` ${args} `));
+        assert.equal(logs.length, 2, "one git log per repository (outer, nested), not per folder or file");
+    });
+
+    it("orders by modification time outside git", async () => {
+        const root = fixture({"newest.ts": "n", "oldest.ts": "o", "middle.ts": "m"});
+        fs.utimesSync(path.join(root, "oldest.ts"), new Date("2001-01-01"), new Date("2001-01-01"));
+        fs.utimesSync(path.join(root, "middle.ts"), new Date("2002-01-01"), new Date("2002-01-01"));
+        fs.utimesSync(path.join(root, "newest.ts"), new Date("2003-01-01"), new Date("2003-01-01"));
+        const result = await indexWorkspace({folders: [{name: "w", path: root}]});
+        assert.deepEqual(result.manifest.files.map((file) => file.displayPath), ["oldest.ts", "middle.ts", "newest.ts"]);
+        assert.ok(result.manifest.files.every((file) => !file.uncommitted));
+        const byPath = await indexWorkspace({folders: [{name: "w", path: root}], order: "path"});
+        assert.deepEqual(byPath.manifest.files.map((file) => file.displayPath), ["middle.ts", "newest.ts", "oldest.ts"]);
+    });
+
+    it("falls back to modification times when the repository is broken or git is missing", async () => {
+        const root = fixture({"a.ts": "a"});
+        initGitRepository(root);
+        commitAt(root, ["a.ts"], "2020-01-01T00:00:00Z");
+        assert.match(git(root, ["log", "--format=%ct"]), /^\d+/);
+        fs.writeFileSync(path.join(root, ".git", "HEAD"), "garbage\n");
+        fs.utimesSync(path.join(root, "a.ts"), new Date("2005-05-05T00:00:00Z"), new Date("2005-05-05T00:00:00Z"));
+        const broken = await indexWorkspace({folders: [{name: "w", path: root}]});
+        assert.deepEqual(broken.manifest.files.map((file) => [file.displayPath, file.lastChangedMs]), [["a.ts", Date.parse("2005-05-05T00:00:00Z")]]);
+        const noGit = await indexWorkspace({folders: [{name: "w", path: root}], gitCommand: path.join(root, "no-such-git")});
+        assert.deepEqual(noGit.manifest.files.map((file) => file.lastChangedMs), [Date.parse("2005-05-05T00:00:00Z")]);
+    });
+});
+
+describe("prompt rendering", () => {
+    it("records spans that cut the prompt into header + content sections followed by the tail", async () => {
+        const root = fixture({"src/a.ts": "export const a = 1;\n", "README.md": "# Title", "empty.txt": ""});
+        const result = await indexWorkspace({folders: [{name: "w", path: root}], useGit: false, order: "path"});
+        const {files, tailStart, promptChars} = result.manifest;
+        assert.equal(promptChars, result.prompt.length);
+        assert.equal(files[0]!.charStart, 0);
+        for (let index = 1; index < files.length; index++)
+            assert.equal(files[index]!.charStart, files[index - 1]!.charEnd, "sections are contiguous");
+        assert.equal(tailStart, files.at(-1)!.charEnd);
+        assert.equal(result.prompt.slice(files[2]!.charStart, files[2]!.headerEnd), "<file path=\"src/a.ts\" language=\"typescript\">\n");
+        assert.equal(result.prompt.slice(files[2]!.headerEnd, files[2]!.charEnd), "export const a = 1;\n</file>\n");
+        assert.equal(result.prompt.slice(files[1]!.charStart, files[1]!.charEnd), "<file path=\"empty.txt\" language=\"plaintext\">\n</file>\n");
+        assert.equal(result.prompt.slice(tailStart), "<workspace-files count=\"3\">\nREADME.md\nempty.txt\nsrc/a.ts\n</workspace-files>\n");
+        assert.equal(result.manifest.promptFormat, "kv-distill-prompt/1");
+    });
+
+    it("keeps the prompt's prefix unchanged when a file is added (the file list is in the tail)", async () => {
+        const root = fixture({"a.ts": "a", "b.ts": "b"});
+        initGitRepository(root);
+        commitAt(root, ["."], "2020-01-01T00:00:00Z");
+        const before = await indexWorkspace({folders: [{name: "w", path: root}]});
+        writeFixtureFiles(root, {"0-new-file-sorting-first.ts": "new"});
+        const afterAdding = await indexWorkspace({folders: [{name: "w", path: root}]});
+        assert.ok(afterAdding.prompt.startsWith(before.prompt.slice(0, before.manifest.tailStart)));
+        assert.equal(afterAdding.manifest.files.at(-1)!.displayPath, "0-new-file-sorting-first.ts");
+    });
+
+    it("renders the same prompt to a sink, file by file, as indexWorkspace returns", async () => {
+        const root = fixture({"a.ts": "a", "b/c.md": "c", "d.json": "{}"});
+        const whole = await indexWorkspace({folders: [{name: "w", path: root}], useGit: false});
+        const chunks: PromptChunk[] = [];
+        const manifest = await renderPromptToSink({folders: [{name: "w", path: root}], useGit: false}, async (chunk) => {
+            chunks.push(chunk);
+            await new Promise((resolve) => setImmediate(resolve));
+        });
+        assert.equal(chunks.map((chunk) => (chunk.kind === "file" ? chunk.header + chunk.body : chunk.text)).join(""), whole.prompt);
+        assert.deepEqual(chunks.filter((chunk) => chunk.kind === "file").map((chunk) => chunk.kind === "file" && chunk.file.displayPath), manifest.files.map((file) => file.displayPath));
+        const tail = chunks.at(-1)!;
+        assert.ok(tail.kind === "tail" && tail.charStart === manifest.tailStart);
+        const withoutTail = await indexWorkspace({folders: [{name: "w", path: root}], useGit: false, fileListTail: false});
+        assert.equal(withoutTail.manifest.tailStart, withoutTail.manifest.promptChars);
+        assert.equal(withoutTail.prompt, whole.prompt.slice(0, whole.manifest.tailStart));
+    });
+});
