@@ -42,17 +42,17 @@ export function parseFileReference(raw: string): ParsedFileReference | undefined
     let text = raw.trim();
     if (text === "" || text.includes("\0") || text.length > 4096)
         return undefined;
+    let isFileUri = false;
     if (/^file:\/\//i.test(text)) {
         try {
             const url = new URL(text);
             if (url.host !== "" && url.host !== "localhost")
                 return undefined;
             text = decodeURIComponent(url.pathname) + url.hash;
+            isFileUri = true;
         } catch {
             return undefined;
         }
-    } else if (/^[a-z][a-z0-9+.-]*:/i.test(text)) {
-        return undefined;
     }
 
     let line: number | undefined;
@@ -68,6 +68,9 @@ export function parseFileReference(raw: string): ParsedFileReference | undefined
             column = Number(colonLine[3]);
         text = text.slice(0, colonLine.index);
     }
+    // Any other URI scheme ("command:", "vscode:", "https:"...) is refused.
+    if (!isFileUri && /^[a-z][a-z0-9+.-]*:/i.test(text))
+        return undefined;
     if (text === "" || text.includes("\0"))
         return undefined;
     const reference: ParsedFileReference = {path: text};
