@@ -15,7 +15,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     public constructor(
         private readonly extensionUri: vscode.Uri,
         private readonly controller: ChatController,
-        private readonly log: ExtensionLog
+        private readonly log: ExtensionLog,
+        /** Called each time a chat webview opens (to look up the saved cache on first use). */
+        private readonly onDidOpen: () => void
     ) {}
 
     public resolveWebviewView(webviewView: vscode.WebviewView): void {
@@ -59,6 +61,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
 
     private connect(webview: vscode.Webview): vscode.Disposable {
+        this.onDidOpen();
         const mediaRoot = vscode.Uri.joinPath(this.extensionUri, "media");
         webview.options = {enableScripts: true, localResourceRoots: [mediaRoot]};
         webview.html = renderChatWebviewHtml({

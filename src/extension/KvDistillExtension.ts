@@ -26,7 +26,7 @@ import {ChatViewProvider} from "./ChatViewProvider";
 import {ExtensionLog} from "./ExtensionLog";
 import type {KvDistillDependencies} from "./extensionDependencies";
 import {registerChatParticipant} from "./KvDistillChatParticipant";
-import {KvDistillLanguageModelProvider, languageModelVendor} from "./KvDistillLanguageModelProvider";
+import {KvDistillLanguageModelProvider, languageModelId, languageModelVendor} from "./KvDistillLanguageModelProvider";
 import {ModelManager} from "./ModelManager";
 import {OverviewViewProvider} from "./OverviewViewProvider";
 import {presentError} from "./presentError";
@@ -35,6 +35,7 @@ import {WorkspaceCacheService} from "./WorkspaceCacheService";
 import {currentWorkspaceFolders, WorkspaceWatcher} from "./WorkspaceWatcher";
 
 const rememberedReportKey = "kvDistill.lastCacheReport";
+const maxRememberedFiles = 20_000;
 
 type RememberedReport = {settingsKey: string; report: CacheReport};
 
@@ -149,7 +150,10 @@ export class KvDistillExtension {
         });
         this.controller = controller;
 
-        const chatView = new ChatViewProvider(context.extensionUri, controller, log);
+        const chatView = new ChatViewProvider(context.extensionUri, controller, log, () => {
+            if (service.status.cache.kind === "unknown")
+                void service.loadSavedReport();
+        });
         const statusBar = new StatusBarController(log);
         const reportProvider = new CacheReportDocumentProvider(service, log);
         const watcher = new WorkspaceWatcher(tracker, matcher, config, log);
@@ -332,6 +336,18 @@ export class KvDistillExtension {
             chatView.openInEditor();
         });
 
+        register("kvDistill.openNativeChat", async () => {
+            // Ask mode with this extension's model selected: the @kvdistill participant then
+            // works without any other AI extension (agent mode wants tool calling, which the
+            // local model does not offer).
+            await vscode.commands.executeCommand("workbench.action.chat.open", {
+                query: "@kvdistill ",
+                isPartialQuery: true,
+                mode: "ask",
+                modelSelector: {vendor: languageModelVendor, id: languageModelId}
+            });
+        });
+
         register("kvDistill.newChat", async () => {
             await controller.newChat();
             await chatView.reveal();
@@ -369,7 +385,10 @@ export class KvDistillExtension {
     }
 
     private async rememberReport(report: CacheReport | undefined, config: Config): Promise<void> {
-        const value: RememberedReport | undefined = report === undefined ? undefined : {settingsKey: settingsKey(config), report};
+        // Workspace state is meant for small values: a huge workspace's report is not kept.
+        const value: RememberedReport | undefined = report === undefined || report.files.length + report.skipped.length > maxRememberedFiles
+            ? undefined
+            : {settingsKey: settingsKey(config), report};
         await this.context.workspaceState.update(rememberedReportKey, value);
     }
 

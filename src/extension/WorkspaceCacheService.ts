@@ -142,14 +142,22 @@ export class WorkspaceCacheService {
      * restart. Never asks the user anything; failures only reach the log.
      */
     public async loadSavedReport(): Promise<CacheReport | undefined> {
-        if (!this.dependencies.engineAvailable || this.dependencies.getFolders().length === 0 || !this.dependencies.describeModel().configured)
+        if (!this.dependencies.engineAvailable || this.dependencies.getFolders().length === 0 || !this.dependencies.describeModel().configured) {
+            // Without an engine, a folder or a model there is no cache to look up.
+            if (this.cache.kind === "unknown") {
+                this.cache = {kind: "none"};
+                this.emit();
+            }
             return undefined;
+        }
         return this.exclusive(undefined, async () => {
             let options: DistillOptions;
             try {
                 options = await this.dependencies.buildDistillOptions(false);
             } catch (error) {
                 this.dependencies.log.info(`No saved cache looked up: ${error instanceof Error ? error.message : String(error)}`);
+                if (this.cache.kind === "unknown")
+                    this.cache = {kind: "none"};
                 return undefined;
             }
             try {
@@ -159,6 +167,8 @@ export class WorkspaceCacheService {
                 return report;
             } catch (error) {
                 this.dependencies.log.error("Could not read the saved cache's report", error);
+                if (this.cache.kind === "unknown")
+                    this.cache = {kind: "error", message: error instanceof Error ? error.message : String(error)};
                 return undefined;
             }
         });

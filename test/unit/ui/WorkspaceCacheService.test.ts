@@ -189,3 +189,13 @@ describe("WorkspaceCacheService", () => {
         assert.ok(log.has(/Engine stopped: killed by signal SIGKILL/));
     });
 });
+
+describe("WorkspaceCacheService without a model", () => {
+    it("shows 'not distilled' instead of 'checking' when there is nothing to look up", async () => {
+        const {service, setModel} = setup();
+        setModel({configured: false});
+        assert.equal(service.status.cache.kind, "unknown");
+        await service.loadSavedReport();
+        assert.equal(service.status.cache.kind, "none");
+    });
+});
