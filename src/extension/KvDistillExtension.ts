@@ -264,6 +264,8 @@ export class KvDistillExtension {
             if (text === undefined || text.trim() === "")
                 return;
             await chatView.reveal();
+            if (this.refuseWhileAnswering(controller))
+                return;
             await controller.ask(text);
         });
 
@@ -275,6 +277,8 @@ export class KvDistillExtension {
             }
             const question = buildExplainSelectionQuestion(describeSelection(editor), "", vscode.l10n.t);
             await chatView.reveal();
+            if (this.refuseWhileAnswering(controller))
+                return;
             await controller.ask(question);
         });
 
@@ -390,6 +394,13 @@ export class KvDistillExtension {
             ? undefined
             : {settingsKey: settingsKey(config), report};
         await this.context.workspaceState.update(rememberedReportKey, value);
+    }
+
+    private refuseWhileAnswering(controller: ChatController): boolean {
+        if (!controller.isAnswering)
+            return false;
+        void vscode.window.showInformationMessage(vscode.l10n.t("KV-Distill is still answering. Stop the answer (Escape in the chat) or wait for it, then ask again."));
+        return true;
     }
 
     private createEngine(config: Config): EngineClientApi {
