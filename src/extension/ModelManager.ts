@@ -49,7 +49,17 @@ export class ModelManager {
         const downloaded = this.downloadedModels()[setting.uri];
         if (downloaded !== undefined && await this.isFile(downloaded))
             return downloaded;
-        if (!interactive || this.downloadModel === undefined)
+        if (this.downloadModel === undefined)
+            throw new ModelDownloadDeclinedError(setting.uri);
+        try {
+            // Already downloaded (by another window, or before this state was kept): no question.
+            const localPath = await this.downloadModel(setting.uri, {consent: false, signal});
+            await this.context.globalState.update(downloadedModelsKey, {...this.downloadedModels(), [setting.uri]: localPath});
+            return localPath;
+        } catch {
+            // Not downloaded yet.
+        }
+        if (!interactive)
             throw new ModelDownloadDeclinedError(setting.uri);
         const approximate = recommendedModels.find((model) => model.uri === setting.uri)?.approximateBytes;
         return this.downloadWithConsent(setting.uri, approximate, signal);

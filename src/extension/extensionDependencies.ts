@@ -11,7 +11,8 @@ export type ModelDownloadProgress = {
 
 /**
  * Downloads an "hf:" model URI into the extension's global storage and resolves to the local
- * GGUF path (resolving at once when it is already there). Rejects without `consent: true`.
+ * GGUF path. When the model is already there it resolves at once, whatever `consent` says;
+ * otherwise it downloads only with `consent: true` and rejects without it.
  */
 export type DownloadModel = (
     uri: string,
