@@ -46,23 +46,8 @@ export class ModelManager {
             await this.checkReadableFile(setting.path);
             return setting.path;
         }
-        const downloaded = this.downloadedModels()[setting.uri];
-        if (downloaded !== undefined && await this.isFile(downloaded))
-            return downloaded;
-        if (this.downloadModel === undefined)
-            throw new ModelDownloadDeclinedError(setting.uri);
-        try {
-            // Already downloaded (by another window, or before this state was kept): no question.
-            const localPath = await this.downloadModel(setting.uri, {consent: false, signal});
-            await this.context.globalState.update(downloadedModelsKey, {...this.downloadedModels(), [setting.uri]: localPath});
-            return localPath;
-        } catch {
-            // Not downloaded yet.
-        }
-        if (!interactive)
-            throw new ModelDownloadDeclinedError(setting.uri);
         const approximate = recommendedModels.find((model) => model.uri === setting.uri)?.approximateBytes;
-        return this.downloadWithConsent(setting.uri, approximate, signal);
+        return this.ensureDownloaded(setting.uri, approximate, interactive, signal);
     }
 
     public async selectModelInteractively(): Promise<boolean> {
@@ -145,8 +130,28 @@ export class ModelManager {
     }
 
     private async useDownloaded(uri: string, approximateBytes: number | undefined): Promise<boolean> {
-        await this.downloadWithConsent(uri, approximateBytes, undefined);
+        await this.ensureDownloaded(uri, approximateBytes, true, undefined);
         return this.store(uri, "download");
+    }
+
+    /** The local file of an "hf:" model; downloads it, after asking, only when `interactive`. */
+    private async ensureDownloaded(uri: string, approximateBytes: number | undefined, interactive: boolean, signal: AbortSignal | undefined): Promise<string> {
+        const downloaded = this.downloadedModels()[uri];
+        if (downloaded !== undefined && await this.isFile(downloaded))
+            return downloaded;
+        if (this.downloadModel === undefined)
+            throw new ModelDownloadDeclinedError(uri);
+        try {
+            // Already downloaded (by another window, or before this state was kept): no question.
+            const localPath = await this.downloadModel(uri, {consent: false, signal});
+            await this.context.globalState.update(downloadedModelsKey, {...this.downloadedModels(), [uri]: localPath});
+            return localPath;
+        } catch {
+            // Not downloaded yet.
+        }
+        if (!interactive)
+            throw new ModelDownloadDeclinedError(uri);
+        return this.downloadWithConsent(uri, approximateBytes, signal);
     }
 
     private async store(value: string, how: string): Promise<boolean> {
