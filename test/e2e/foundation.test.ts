@@ -23,7 +23,7 @@ describe("installed VSIX in code-server", {timeout: 240_000}, () => {
     });
 
     it("shows the version and the llama.cpp backend it found in the overview view", async () => {
-        const frame = session.webviewFrame();
+        const frame = await session.webviewFrameContaining('[data-testid="extension-version"]', 90_000);
         await assert.doesNotReject(frame.locator('[data-testid="extension-version"]', {hasText: "Version 0.1.0"}).waitFor({timeout: 60_000}));
         const backend = frame.locator('[data-testid="backend"][data-state="found"]');
         await backend.waitFor({timeout: 90_000}).catch(async (error: unknown) => {

@@ -4,7 +4,7 @@ import path from "node:path";
 import {chromium, type BrowserContext, type FrameLocator, type Page} from "playwright-core";
 import {CodeServerProcess} from "./CodeServerProcess";
 import {findE2eTools, repositoryRoot, type E2eTools} from "./findE2eTools";
-import {findWebviewFrame} from "./findWebviewFrame";
+import {findWebviewFrame, findWebviewFrameContaining} from "./findWebviewFrame";
 import {IsolatedScratch} from "./IsolatedScratch";
 import {openViewContainer} from "./openViewContainer";
 import {readOutputPanelText} from "./readOutputPanelText";
@@ -145,6 +145,11 @@ export class EditorSession {
 
     public webviewFrame(title?: string): FrameLocator {
         return findWebviewFrame(this.page, extensionId, title);
+    }
+
+    /** The extension's webview that shows `selector` (several views of one extension look alike from outside). */
+    public async webviewFrameContaining(selector: string, timeoutMs?: number): Promise<FrameLocator> {
+        return findWebviewFrameContaining(this.page, extensionId, selector, timeoutMs);
     }
 
     public async waitForLogLine(pattern: RegExp, timeoutMs?: number): Promise<string> {
