@@ -4,7 +4,7 @@
 import {createHash} from "node:crypto";
 import * as path from "node:path";
 import type {SkippedFile} from "./indexTypes";
-import type {IndexerFileSystem, IndexerEntryKind} from "./indexerFileSystem";
+import {listDirectorySync, nodeIndexerFileSystem, type IndexerFileSystem, type IndexerEntryKind} from "./indexerFileSystem";
 import {IgnoreRuleStack, type IgnoreRuleSource} from "./IgnoreRuleStack";
 import {defaultExclusions} from "./defaultExclusions";
 import type {FilesExcludeMatcher} from "./compileFilesExcludeGlob";
@@ -103,11 +103,14 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
     const deferredSymlinkedDirectories: Array<{absolutePath: string; relativePath: string; rules: IgnoreRuleStack; repository: RepositoryContext | undefined; ancestorRealPaths: readonly string[]}> = [];
 
     const walk = async (directory: PendingDirectory): Promise<void> => {
-        await yieldToEventLoop();
+        const pause = yieldToEventLoop();
+        if (pause !== undefined)
+            await pause;
         options.signal?.throwIfAborted();
         let entries;
         try {
-            entries = await listingSlots.run(() => fileSystem.readDirectory(directory.absolutePath));
+            // The real file system lists synchronously (see nodeIndexerFileSystem): no slot, no promise.
+            entries = fileSystem === nodeIndexerFileSystem ? listDirectorySync(directory.absolutePath) : await listingSlots.run(() => fileSystem.readDirectory(directory.absolutePath));
         } catch (error) {
             result.skipped.push({displayPath: display(directory.relativePath, true), reason: "unreadable", detail: `folder could not be listed: ${describeError(error)}`});
             return;
@@ -148,7 +151,7 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
         const subdirectoryWalks: Array<Promise<void>> = [];
         for (const entry of entries) {
             const relativePath = joinRelative(directory.relativePath, entry.name);
-            const absolutePath = path.join(directory.absolutePath, entry.name);
+            const absolutePath = joinAbsolute(directory.absolutePath, entry.name);
             let kind: IndexerEntryKind = entry.kind;
             if (kind === "symlink") {
                 try {
@@ -173,7 +176,7 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
             if (kind === "directory") {
                 if (isExcludedDirectory(entry.name, relativePath, absolutePath, rules, repository))
                     continue;
-                const realPath = path.join(directory.realPath, entry.name);
+                const realPath = joinAbsolute(directory.realPath, entry.name);
                 if (visitedRealPaths.has(realPath)) {
                     // Only possible below a symlinked folder that leads back into the workspace.
                     result.skipped.push({displayPath: display(relativePath, true), reason: "symlink-loop", detail: `folder already indexed (${realPath})`});
@@ -332,6 +335,11 @@ function createConcurrencyLimit(limit: number): {run<T>(task: () => Promise<T>):
 /** The rules for the inside of a folder that is being walked. */
 function rulesBelow(rules: IgnoreRuleStack, relativePath: string): IgnoreRuleStack {
     return rules.test(relativePath, true)?.ignored === false ? rules.withoutLevelsExcludingFolder(relativePath) : rules;
+}
+
+/** path.join for a normalized absolute folder path and one entry name, without re-normalizing (the walk calls it for every entry). */
+function joinAbsolute(folder: string, name: string): string {
+    return folder.endsWith(path.sep) ? folder + name : folder + path.sep + name;
 }
 
 function joinRelative(directory: string, name: string): string {

@@ -25,5 +25,8 @@ export function renderFileSection(displayPath: string, language: string, content
 
 /** Escapes text for an attribute value or a line of the tail: no quotes, angle brackets or line breaks survive. */
 export function escapeMarkup(text: string): string {
-    return text.replace(/[&"<>\r\n]/g, (char) => `&#${char.charCodeAt(0)};`);
+    // Almost no path needs escaping: test first, so that the common case allocates nothing.
+    return markupCharacter.test(text) ? text.replace(/[&"<>\r\n]/g, (char) => `&#${char.charCodeAt(0)};`) : text;
 }
+
+const markupCharacter = /[&"<>\r\n]/;

@@ -5,6 +5,7 @@
 // file, not by the workspace.
 import * as cryptoModule from "node:crypto";
 import {createHash} from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type {IndexedFile, IndexManifest, SkippedFile} from "./indexTypes";
 import type {IndexProgress, IndexWorkspaceOptions} from "./indexWorkspace";
@@ -14,7 +15,7 @@ import {enumerateWorkspaceFolder, type IgnoreFileRecord, type RepositoryContext,
 import {findGitRepository} from "./findGitRepository";
 import {readGitRepositoryState} from "./readGitRepositoryState";
 import {compareFilesForPrompt} from "./compareFilesForPrompt";
-import {createReadBufferPool, readIndexableFile, type IndexableFileRead} from "./readIndexableFile";
+import {createReadBufferPool, readIndexableFile, readIndexableFileSync, type IndexableFileRead} from "./readIndexableFile";
 import {promptFormatId, renderFileSection} from "./renderFileSection";
 import {renderPromptTail} from "./renderPromptTail";
 import {guessLanguageId} from "./guessLanguageId";
@@ -110,12 +111,15 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     else
         ordered.sort(compareFilesForPrompt);
 
-    // Read ahead a few files so that disk latency overlaps hashing, rendering and the sink.
+    // With the real file system, files are read in synchronous calls, one at a time (see
+    // readIndexableFileSync). With another file system, a few files are read ahead so that its
+    // latency overlaps hashing, rendering and the sink.
+    const synchronous = fileSystem === nodeIndexerFileSystem;
     const files: IndexedFile[] = [];
     const reads: Array<Promise<IndexableFileRead> | undefined> = [];
     const buffers = createReadBufferPool();
     const startRead = (index: number): void => {
-        if (index < ordered.length)
+        if (!synchronous && index < ordered.length)
             reads[index] = readIndexableFile(fileSystem, ordered[index]!.absolutePath, maxFileBytes, buffers);
     };
     for (let index = 0; index < readAheadFiles; index++)
@@ -125,9 +129,11 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const candidate = ordered[index]!;
         let read: IndexableFileRead;
         try {
-            await yieldToEventLoop();
+            const pause = yieldToEventLoop();
+            if (pause !== undefined)
+                await pause;
             signal?.throwIfAborted();
-            read = await reads[index]!;
+            read = synchronous ? readIndexableFileSync(candidate.absolutePath, maxFileBytes, buffers) : await reads[index]!;
         } catch (error) {
             // Let the reads already started settle, so no file descriptor outlives the call.
             await Promise.allSettled(reads.slice(index).filter((pending) => pending !== undefined));
@@ -160,7 +166,9 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         };
         charOffset = file.charEnd;
         files.push(file);
-        await sink({kind: "file", file, header: section.header, body: section.body});
+        const sunk = sink({kind: "file", file, header: section.header, body: section.body});
+        if (sunk !== undefined)
+            await sunk;
         progress.update({filesIndexed: 1, bytes: file.sizeBytes});
     }
 
@@ -258,6 +266,22 @@ async function attachChangeTimes(
         }
     }
     // stat only the files git could not date: everything outside git, uncommitted files.
+    if (fileSystem === nodeIndexerFileSystem) {
+        // The real file system: synchronous calls in one loop (see nodeIndexerFileSystem).
+        for (const entry of needModificationTime) {
+            const pause = yieldToEventLoop();
+            if (pause !== undefined)
+                await pause;
+            signal?.throwIfAborted();
+            try {
+                entry.lastChangedMs = Math.floor(fs.statSync(entry.absolutePath).mtimeMs);
+                ordered.push(entry);
+            } catch (error) {
+                skipped.push({displayPath: entry.displayPath, reason: "unreadable", detail: `vanished before it could be read (${error instanceof Error ? error.message : String(error)})`});
+            }
+        }
+        return ordered;
+    }
     let next = 0;
     const worker = async (): Promise<void> => {
         for (;;) {
