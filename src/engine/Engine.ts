@@ -30,7 +30,12 @@ export type EngineOptions = {
      * with other busy processes, fewer threads can be much faster (spinning threads wait on each other).
      */
     threads?: number;
-    /** Default: on when the model supports it. Recorded in every cache; a cache made with the other setting is rebuilt. */
+    /**
+     * Default: on with a GPU (when the model supports it), off on CPU, where ggml's flash-attention
+     * kernel accumulates in f16 and a restored cache (compact cells) then predicts up to ~1e-3 away
+     * from the same cache in place (cells with holes). Recorded in every cache; a cache made with the
+     * other setting is rebuilt.
+     */
     flashAttention?: boolean;
     /** Largest context to allocate. Default: the model's training context. */
     maxContextTokens?: number;
@@ -225,7 +230,7 @@ export class Engine {
         return {
             batchSize: this.options.batchSize ?? 512,
             threads: this.options.threads,
-            flashAttention: this.options.flashAttention ?? model.flashAttentionSupported,
+            flashAttention: this.options.flashAttention ?? (model.flashAttentionSupported && this.runtime!.build.gpu !== false),
             maxContextTokens: this.options.maxContextTokens ?? model.summary.trainContextSize,
             fallbackSegmentTokens: this.options.fallbackSegmentTokens ?? 4096,
             alwaysKeep: this.options.alwaysKeep ?? defaultAlwaysKeepRules,
