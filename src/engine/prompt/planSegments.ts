@@ -1,6 +1,7 @@
-// Splits the cached prefix into prefill segments. A segment ends at a piece boundary, preferably
-// where a file starts, so that an edit invalidates as few segments as possible; a piece longer than
-// a whole segment is cut at token boundaries.
+// Splits the cached prefix into prefill segments of at most `segmentTokens`. A segment ends at a
+// piece boundary, preferably where a file starts, so that an edit invalidates as few segments as
+// possible; a piece is cut at a token boundary only to fill a segment that would otherwise stay
+// less than half full (or when the piece alone is longer than a segment).
 import type {PromptLayout} from "./buildPromptLayout";
 
 export type SegmentPlan = {
@@ -42,14 +43,19 @@ export function planSegments(layout: PromptLayout, segmentTokens: number): Segme
     };
 
     for (const piece of layout.pieces) {
-        const pieceTokens = piece.tokenEnd - piece.tokenStart;
-        if (pieceTokens === 0 && piece.kind !== "opening")
+        if (piece.tokenEnd === piece.tokenStart && piece.kind !== "opening")
             continue;
-        const range: Range = {...piece};
-        if (currentTokens() + pieceTokens > segmentTokens && current.length > 0) {
-            // Prefer ending at the last file start inside the current segment, unless that leaves it
-            // less than half full.
-            let cutAt = current.length;
+        let remaining: Range = {...piece};
+        for (;;) {
+            const remainingTokens = remaining.tokenEnd - remaining.tokenStart;
+            const room = segmentTokens - currentTokens();
+            if (remainingTokens <= room) {
+                current.push(remaining);
+                break;
+            }
+            // Prefer ending at the last file start inside the current segment, if that leaves it at
+            // least half full; else end here if it is half full; else fill it with part of the piece.
+            let cutAt = -1;
             for (let index = current.length - 1; index > 0; index--) {
                 if (current[index]!.startsSection) {
                     const before = current.slice(0, index).reduce((sum, item) => sum + item.tokenEnd - item.tokenStart, 0);
@@ -58,24 +64,20 @@ export function planSegments(layout: PromptLayout, segmentTokens: number): Segme
                     break;
                 }
             }
-            emit(current.slice(0, cutAt));
-            current = current.slice(cutAt);
-            if (currentTokens() + pieceTokens > segmentTokens) {
+            if (cutAt > 0) {
+                emit(current.slice(0, cutAt));
+                current = current.slice(cutAt);
+            } else if (currentTokens() >= segmentTokens / 2) {
                 emit(current);
                 current = [];
+            } else {
+                // The piece's characters are claimed by both segments (a conservative span).
+                current.push({...remaining, tokenEnd: remaining.tokenStart + room});
+                emit(current);
+                current = [];
+                remaining = {...remaining, tokenStart: remaining.tokenStart + room, startsSection: false};
             }
         }
-        if (pieceTokens > segmentTokens) {
-            // Cut an oversized piece into whole segments; its last part starts the next segment.
-            let tokenStart = piece.tokenStart;
-            while (piece.tokenEnd - tokenStart > segmentTokens) {
-                emit([{...range, tokenStart, tokenEnd: tokenStart + segmentTokens}]);
-                tokenStart += segmentTokens;
-            }
-            current.push({...range, tokenStart, startsSection: false});
-            continue;
-        }
-        current.push(range);
     }
     emit(current);
     return segments.map((segment, index) => ({
