@@ -9,7 +9,7 @@ import {distillPrompt, validateDistillOptions} from "./distillPrompt";
 import type {DistillEngineSettings, DistillPromptOutput, SegmentScoredEvent} from "./distillPrompt";
 import type {AskOptions, AskResult, CacheReport, DistillOptions, DistillProgress, DistillResult, EngineRequestCallbacks} from "./engineApi";
 import {EngineDisposedError, InvalidEngineOptionsError} from "./engineErrors";
-import {LlamaRuntime} from "./llamaBinding";
+import {LlamaRuntime, modelFileIdentity} from "./llamaBinding";
 import type {BuildInfo, EngineLog, GpuChoice, LoadedModel} from "./llamaBinding";
 import {computeModelFileDigest} from "./modelFileDigest";
 import {defaultAlwaysKeepRules} from "./selection/buildAlwaysKeepMask";
@@ -241,7 +241,8 @@ export class Engine {
     }
 
     private async ensureModel(modelPath: string, signal: AbortSignal | undefined, onProgress: ((progress: DistillProgress) => void) | undefined): Promise<LoadedModel> {
-        if (this.model !== undefined && this.model.modelPath === modelPath)
+        // The same path with another file behind it (replaced, re-downloaded) is another model.
+        if (this.model !== undefined && this.model.modelPath === modelPath && this.model.fileIdentity === modelFileIdentity(modelPath))
             return this.model;
         await this.unloadModelNow();
         onProgress?.({phase: "loading-model", doneTokens: 0, totalTokens: 0, message: modelPath});

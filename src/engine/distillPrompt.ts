@@ -288,6 +288,10 @@ export async function distillPrompt(input: DistillPromptInput): Promise<DistillP
             });
             throwIfCancelled(callbacks.signal);
         }
+        // What llama.cpp really decoded (the binding counts it), before the one extra token below.
+        const decodedTokens = sequence.evaluatedTokens;
+        if (decodedTokens !== evaluatedTokens)
+            throw new Error(`decoded ${decodedTokens} tokens, planned ${evaluatedTokens}`);
         // Erasing left a pending K-shift; a saved state must hold rotated keys.
         await sequence.applyPendingShift();
         const prefillMs = performance.now() - prefillStartedAt;

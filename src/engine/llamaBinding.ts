@@ -3,7 +3,7 @@
 // engine does with llama.cpp goes through the small classes below (runtime, model, sequence), so
 // that the native patch series can later swap their insides without touching the engine.
 import {createHash} from "node:crypto";
-import {existsSync} from "node:fs";
+import {existsSync, statSync} from "node:fs";
 import type * as NodeLlamaCpp from "node-llama-cpp";
 import {ContextAllocationError, ContextOverflowError, ModelFileNotFoundError, ModelLoadError, OperationCancelledError} from "./engineErrors";
 import type {ChatTurn} from "./engineApi";
@@ -105,8 +105,9 @@ export class LlamaRuntime {
 
     public async loadModel(modelPath: string, options: {signal?: AbortSignal} = {}): Promise<LoadedModel> {
         this.ensureNotDisposed();
-        if (!existsSync(modelPath))
+        if (!existsSync(modelPath) || !statSync(modelPath).isFile())
             throw new ModelFileNotFoundError(modelPath);
+        const fileIdentity = modelFileIdentity(modelPath);
         let model: LlamaModel;
         try {
             model = await this.llama.loadModel({modelPath, loadSignal: options.signal});
@@ -115,7 +116,7 @@ export class LlamaRuntime {
                 throw new OperationCancelledError("loading the model", {cause: error});
             throw new ModelLoadError(modelPath, error);
         }
-        const loaded = new LoadedModel(this.binding, model, modelPath, this.log);
+        const loaded = new LoadedModel(this.binding, model, modelPath, fileIdentity, this.log);
         this.log(`model ${modelPath}: ${loaded.summary.architecture}, ${loaded.summary.layers} layers, width ${loaded.summary.embeddingLength}, ` +
             `vocabulary ${loaded.summary.vocabularySize}, trained context ${loaded.summary.trainContextSize}, ` +
             `${model.gpuLayers} layers on the GPU, chat template: ${loaded.chatWrapperName}`);
@@ -168,6 +169,8 @@ export class LoadedModel {
         private readonly binding: NodeLlamaCppModule,
         private readonly model: LlamaModel,
         public readonly modelPath: string,
+        /** size, mtime and inode of the file when it was loaded: a different value means another file. */
+        public readonly fileIdentity: string,
         private readonly log: EngineLog
     ) {
         this.summary = summarizeModel(model);
@@ -275,6 +278,16 @@ export class LoadedModel {
     private ensureNotDisposed(): void {
         if (this.disposed)
             throw new Error(`the model ${this.modelPath} is unloaded`);
+    }
+}
+
+/** size, mtime and inode of a file, or "missing". */
+export function modelFileIdentity(modelPath: string): string {
+    try {
+        const info = statSync(modelPath);
+        return `${info.size}|${Math.round(info.mtimeMs)}|${info.ino}`;
+    } catch {
+        return "missing";
     }
 }
 

@@ -90,10 +90,16 @@ describe("distill, save, restore, answer", {timeout}, () => {
         }
         const keptCount = kept.reduce((sum, bit) => sum + bit, 0);
         assert.equal(keptCount, manifest.keptTokens);
-        // The always-kept tokens are well under the budget here, so the budget is met exactly.
-        assert.ok(alwaysKept < Math.round(keepRatio * total), `${alwaysKept} always-kept tokens`);
-        assert.equal(keptCount, Math.round(keepRatio * total));
-        assert.ok(Math.abs(manifest.effectiveKeepRatio - keepRatio) < 0.01, `effective ratio ${manifest.effectiveKeepRatio}`);
+        // The budget is met, exceeded at most by always-kept tokens of the last segment (the tail).
+        const lastSegment = manifest.segments[manifest.segments.length - 1]!;
+        let alwaysKeptInLast = 0;
+        for (let index = lastSegment.tokenStart; index < lastSegment.tokenEnd; index++)
+            alwaysKeptInLast += mask[index]!;
+        assert.ok(keptCount >= Math.round(keepRatio * total), `kept ${keptCount} of ${total}`);
+        assert.ok(keptCount <= Math.round(keepRatio * total) + alwaysKeptInLast, `kept ${keptCount} of ${total}`);
+        assert.ok(alwaysKept < keptCount, "the scorer chose tokens beyond the always-kept ones");
+        assert.equal(manifest.effectiveKeepRatio, keptCount / total);
+        assert.ok(Math.abs(manifest.effectiveKeepRatio - keepRatio) < 0.05, `effective ratio ${manifest.effectiveKeepRatio}`);
 
         const expectedCells = layout.tokens.filter((_token, index) => kept[index] === 1);
         assert.deepEqual(distilled.sequence!.tokens.slice(0, keptCount), expectedCells);

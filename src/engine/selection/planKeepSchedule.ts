@@ -1,9 +1,11 @@
 // How many tokens each segment keeps. The keep ratio is a budget for ALL kept tokens, always-kept
-// ones included: in the end round(keepRatio * total) tokens are kept, or all always-kept tokens
-// when they alone exceed that (the effective ratio is then higher). Along the way, the kept count
-// after segment k follows round(keepRatio * tokens so far), but leaves room for the always-kept
-// tokens of the segments still to come (the tail, later headers), so the total lands on target.
-// The schedule is known before any prefill, which sizes the context exactly.
+// ones included: after segment k, round(keepRatio * tokens so far) tokens are kept in total. When a
+// segment's always-kept tokens exceed its share, they are all kept and the excess is taken from the
+// following segments' shares; only an excess in the last segment (usually the prompt's tail) is not
+// given back, and the effective ratio is then a little higher. Each segment's count depends only on
+// the segments up to it, so an edit never changes the plan of the segments before it (that is what
+// lets a saved cache be refreshed from the first changed segment). The schedule is known before any
+// prefill, which sizes the context exactly.
 
 export type SegmentKeepPlan = {
     segmentTokens: number;
@@ -21,26 +23,19 @@ export function planKeepSchedule(
 ): SegmentKeepPlan[] {
     if (!(keepRatio > 0 && keepRatio <= 1))
         throw new RangeError(`keep ratio must be in (0, 1], got ${keepRatio}`);
-    const alwaysKept = segments.map((segment) => {
-        let count = 0;
-        for (let index = segment.tokenStart; index < segment.tokenEnd; index++)
-            count += alwaysKeepMask[index]!;
-        return count;
-    });
-    const totalTokens = segments.reduce((sum, segment) => sum + segment.tokenEnd - segment.tokenStart, 0);
-    let alwaysKeptAfter = alwaysKept.reduce((sum, count) => sum + count, 0);
-    const target = Math.max(Math.round(keepRatio * totalTokens), alwaysKeptAfter);
     const plans: SegmentKeepPlan[] = [];
     let tokensThrough = 0;
     let keptThrough = 0;
-    segments.forEach((segment, index) => {
+    for (const segment of segments) {
         const segmentTokens = segment.tokenEnd - segment.tokenStart;
+        let alwaysKeptTokens = 0;
+        for (let index = segment.tokenStart; index < segment.tokenEnd; index++)
+            alwaysKeptTokens += alwaysKeepMask[index]!;
         tokensThrough += segmentTokens;
-        alwaysKeptAfter -= alwaysKept[index]!;
-        const wanted = Math.min(Math.round(keepRatio * tokensThrough), target - alwaysKeptAfter);
-        const nextKeptThrough = Math.min(keptThrough + segmentTokens, Math.max(keptThrough + alwaysKept[index]!, wanted));
-        plans.push({segmentTokens, alwaysKeptTokens: alwaysKept[index]!, keptTokens: nextKeptThrough - keptThrough, keptThrough: nextKeptThrough});
-        keptThrough = nextKeptThrough;
-    });
+        const share = Math.max(0, Math.round(keepRatio * tokensThrough) - keptThrough);
+        const keptTokens = Math.min(segmentTokens, Math.max(share, alwaysKeptTokens));
+        keptThrough += keptTokens;
+        plans.push({segmentTokens, alwaysKeptTokens, keptTokens, keptThrough});
+    }
     return plans;
 }
