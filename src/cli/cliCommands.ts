@@ -11,5 +11,15 @@ export const cliCommands: readonly CliCommand[] = [
         name: "backend",
         summary: "Report which llama.cpp build and backend would be used",
         run: async (args) => (await import("./backendCommand.js")).runBackendCommand(args)
+    },
+    {
+        name: "distill",
+        summary: "Distill a workspace into a compressed, saved KV cache",
+        run: async (args) => (await import("./distillCommand.js")).runDistillCommand(args)
+    },
+    {
+        name: "ask",
+        summary: "Answer a question about a workspace from its compressed cache",
+        run: async (args) => (await import("./askCommand.js")).runAskCommand(args)
     }
 ];
