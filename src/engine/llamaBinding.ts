@@ -382,10 +382,15 @@ export class ContextSequence {
         return this.sequence.contextTokens;
     }
 
-    /** Evaluates tokens without any output, in batch-sized chunks so that cancellation is prompt. */
-    public async evaluate(tokens: readonly number[], options: {signal?: AbortSignal; onProgress?: EvaluationProgress} = {}): Promise<void> {
+    /**
+     * Evaluates tokens without any output (no logits: llama.cpp skips the output layer), in
+     * batch-sized chunks so that cancellation and progress are prompt. Each chunk is one
+     * llama_decode call either way (node-llama-cpp splits a longer call into batches itself);
+     * `chunkTokens` exists for the benchmark's one-call comparison.
+     */
+    public async evaluate(tokens: readonly number[], options: {signal?: AbortSignal; onProgress?: EvaluationProgress; chunkTokens?: number} = {}): Promise<void> {
         this.ensureRoom(tokens.length);
-        const chunkSize = this.context.batchSize;
+        const chunkSize = Math.max(1, options.chunkTokens ?? this.context.batchSize);
         for (let start = 0; start < tokens.length; start += chunkSize) {
             throwIfAborted(options.signal, "prefill");
             const chunk = tokens.slice(start, start + chunkSize) as NodeLlamaCpp.Token[];
