@@ -22,6 +22,13 @@ export type CacheReadResult =
     | {kind: "rejected"; reason: string}
     | {kind: "found"; manifest: CacheManifest; statePath: string};
 
+/**
+ * State files already verified in this process, by path: size, mtime and the sha256 found. Asking
+ * several questions in a row then hashes a large state file once, not per question; a file that was
+ * rewritten or truncated has another size or mtime and is verified again.
+ */
+const verifiedStateFiles = new Map<string, {bytes: number; mtimeMs: number; inode: number; sha256: string}>();
+
 export class CacheStore {
     public constructor(public readonly rootFolder: string, private readonly log: EngineLog) {}
 
@@ -61,14 +68,20 @@ export class CacheStore {
     /** Why the state file does not match its manifest record (size, sha256), or undefined when it does. */
     public async verifyState(statePath: string, record: CacheStateRecord): Promise<string | undefined> {
         let bytes: number;
+        let mtimeMs: number;
+        let inode: number;
         try {
-            bytes = (await stat(statePath)).size;
+            ({size: bytes, mtimeMs, ino: inode} = await stat(statePath));
         } catch (error) {
             return `its state file is unreadable: ${(error as Error).message}`;
         }
         if (bytes !== record.bytes)
             return `its state file has ${bytes} bytes, the manifest says ${record.bytes} (truncated or replaced)`;
-        const actual = await sha256OfFile(statePath);
+        const known = verifiedStateFiles.get(statePath);
+        const actual = known !== undefined && known.bytes === bytes && known.mtimeMs === mtimeMs && known.inode === inode
+            ? known.sha256
+            : await sha256OfFile(statePath);
+        verifiedStateFiles.set(statePath, {bytes, mtimeMs, inode, sha256: actual});
         if (actual !== record.sha256)
             return `its state file fails its checksum (sha256 ${actual.slice(0, 12)}, expected ${record.sha256.slice(0, 12)})`;
         return undefined;

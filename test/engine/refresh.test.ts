@@ -111,6 +111,25 @@ describe("refreshing a saved cache after edits", {timeout}, () => {
         assert.ok(after.result.evaluatedTokens < before.result.promptTokens / 2);
     });
 
+    test("the cache report, unloading the model and clearing the workspace's caches", {timeout}, async () => {
+        const distilled = await kit.engine.distill(options);
+        const report = await kit.engine.getCacheReport(options);
+        assert.deepEqual(report, distilled.report);
+        assert.equal(report!.keptTokens, distilled.keptTokens);
+        assert.equal(report!.files.length, distilled.files);
+        assert.equal(report!.files.reduce((sum, file) => sum + file.keptTokens, 0) <= distilled.keptTokens, true);
+        assert.equal(await kit.engine.getCacheReport({...options, keepRatio: 0.5}), undefined, "no cache for other settings");
+
+        await kit.engine.unloadModel();
+        const mark = kit.logLines.length;
+        assert.equal((await kit.engine.distill(options)).cacheOutcome, "reused");
+        assert.match(kit.logLines.slice(mark).join("\n"), /model .*: llama/, "the model was loaded again");
+
+        await kit.engine.clearCache({folders: options.folders, cacheDir});
+        assert.equal(await kit.engine.getCacheReport(options), undefined);
+        assert.equal((await kit.engine.distill(options)).cacheOutcome, "built");
+    });
+
     test("editing the first file re-evaluates everything", {timeout}, async () => {
         const first = (await kit.engine.distillForTesting(options)).manifest.index.files[0]!;
         const text = await readFile(first.absolutePath, "utf8");
