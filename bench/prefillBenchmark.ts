@@ -22,7 +22,7 @@ const execFileAsync = promisify(execFile);
 const shapes: Record<string, Partial<FixtureModelParameters>> = {
     "tiny": {},
     // Random weights with Qwen2.5-1.5B's shape (llama architecture): the lead's GPU speed fixture.
-    "qwen2.5-1.5b": {width: 1536, layers: 28, heads: 12, kvHeads: 2, feedForward: 8960, name: "speed-qwen2.5-1.5b-shape"}
+    "qwen2.5-1.5b": {width: 1536, layers: 28, heads: 12, kvHeads: 2, feedForward: 8960, padVocabularyTo: 151936, name: "speed-qwen2.5-1.5b-shape"}
 };
 
 type BenchOptions = {
