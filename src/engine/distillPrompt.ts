@@ -6,7 +6,6 @@ import {createHash} from "node:crypto";
 import path from "node:path";
 import type {IndexResult} from "../indexer/indexTypes";
 import {CacheStore} from "./CacheStore";
-import type {CacheWriter} from "./CacheStore";
 import type {CacheLockOptions} from "./cacheLock";
 import {cacheFormatVersion, cacheReportFromManifest, decodeBitmap, encodeBitmap, findIncompatibility, findSettingsDifference} from "./cacheManifest";
 import type {CacheExpectations, CacheManifest, CacheSegmentRecord, CacheSettings} from "./cacheManifest";
@@ -146,7 +145,7 @@ export async function distillPrompt(input: DistillPromptInput): Promise<DistillP
     let handedOver = false;
     try {
         // ---- what can be kept from a saved cache
-        const previous = await findReusablePrefix({store, key, writer, expectations, cacheSettings, segments, segmentDigests, schedule, input, log});
+        const previous = await findReusablePrefix({store, key, expectations, cacheSettings, segments, segmentDigests, schedule, input, log});
         const baseManifest = (): Omit<CacheManifest, "state" | "segments" | "files" | "keptTokens" | "effectiveKeepRatio" | "contextSize"> => ({
             formatVersion: cacheFormatVersion,
             key,
@@ -197,6 +196,8 @@ export async function distillPrompt(input: DistillPromptInput): Promise<DistillP
 
         // ---- size and create the distill context
         const firstSegment = previous.retainedSegments;
+        if (previous.manifest !== undefined && firstSegment === 0 && previous.kind === "usable")
+            log(`cache ${key} rebuilt: its first segment changed (${previous.reason})`);
         let peak = 0;
         for (let index = firstSegment; index < segments.length; index++) {
             const keptBefore = index === 0 ? 0 : schedule[index - 1]!.keptThrough;
@@ -338,6 +339,8 @@ export async function distillPrompt(input: DistillPromptInput): Promise<DistillP
 }
 
 type ReusablePrefix = {
+    /** "usable": a valid cache of these settings (maybe of an older workspace); "unusable": none, or rejected. */
+    kind: "usable" | "unusable";
     retainedSegments: number;
     manifest?: CacheManifest;
     statePath?: string;
@@ -348,7 +351,6 @@ type ReusablePrefix = {
 async function findReusablePrefix(context: {
     store: CacheStore;
     key: string;
-    writer: CacheWriter;
     expectations: CacheExpectations;
     cacheSettings: CacheSettings;
     segments: SegmentPlan[];
@@ -360,26 +362,26 @@ async function findReusablePrefix(context: {
     const {store, key, log} = context;
     const read = await store.read(key);
     if (read.kind === "missing")
-        return {retainedSegments: 0, reason: "no saved cache"};
+        return {kind: "unusable", retainedSegments: 0, reason: "no saved cache"};
     if (read.kind === "rejected") {
         log(`cache ${key} rejected: ${read.reason}; rebuilding`);
-        return {retainedSegments: 0, reason: read.reason};
+        return {kind: "unusable", retainedSegments: 0, reason: read.reason};
     }
     const {manifest, statePath} = read;
     const incompatibility = findIncompatibility(manifest, context.expectations);
     if (incompatibility !== undefined) {
         log(`cache ${key} rejected: ${incompatibility}; rebuilding`);
-        return {retainedSegments: 0, reason: incompatibility};
+        return {kind: "unusable", retainedSegments: 0, reason: incompatibility};
     }
     const settingsDifference = findSettingsDifference(manifest.settings, context.cacheSettings);
     if (settingsDifference !== undefined) {
         log(`cache ${key} not reused: ${settingsDifference}; rebuilding`);
-        return {retainedSegments: 0, reason: settingsDifference};
+        return {kind: "unusable", retainedSegments: 0, reason: settingsDifference};
     }
     const stateProblem = await store.verifyState(statePath, manifest.state);
     if (stateProblem !== undefined) {
         log(`cache ${key} rejected: ${stateProblem}; rebuilding`);
-        return {retainedSegments: 0, reason: stateProblem};
+        return {kind: "unusable", retainedSegments: 0, reason: stateProblem};
     }
     let sameTokenSegments = 0;
     while (sameTokenSegments < context.segments.length && sameTokenSegments < manifest.segments.length) {
@@ -392,14 +394,14 @@ async function findReusablePrefix(context: {
     }
     // Same tokens and same always-keep rules everywhere: the saved cache is exactly what a rebuild would make.
     if (sameTokenSegments === context.segments.length && manifest.segments.length === context.segments.length)
-        return {retainedSegments: sameTokenSegments, manifest, statePath, reason: "unchanged"};
+        return {kind: "usable", retainedSegments: sameTokenSegments, manifest, statePath, reason: "unchanged"};
     // Otherwise keep the segments that end before the indexer's first change AND whose tokens match.
     const firstInvalidatedChar = context.input.diffManifests(manifest.index, context.input.indexResult.manifest).firstInvalidatedChar;
     let beforeChange = 0;
     while (beforeChange < context.segments.length && context.segments[beforeChange]!.charEnd <= firstInvalidatedChar)
         beforeChange++;
     const retained = Math.min(sameTokenSegments, beforeChange, context.segments.length - 1);
-    return {retainedSegments: retained, manifest, statePath, reason: `first change at prompt character ${firstInvalidatedChar}`};
+    return {kind: "usable", retainedSegments: retained, manifest, statePath, reason: `first change at prompt character ${firstInvalidatedChar}`};
 }
 
 function buildResult(context: {
