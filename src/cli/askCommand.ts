@@ -3,7 +3,7 @@
 import {UsageError} from "../common/errors";
 import {readEnvironment} from "../common/environment";
 import {Engine} from "../engine/Engine";
-import {loadCliWorkspaceIndexer} from "./cliWorkspaceIndexer";
+import {loadDefaultWorkspaceIndexer} from "../engine/defaultWorkspaceIndexer";
 import {progressPrinter} from "./distillCommand";
 import type {EngineCommandDependencies} from "./distillCommand";
 import {engineCommandOptionsHelp, readEngineCommandArguments} from "./readEngineCommandArguments";
@@ -31,7 +31,7 @@ export async function runAskCommand(args: readonly string[], dependencies: Engin
         throw new UsageError("the question is empty");
     const engine = new Engine({
         ...parsed.engineOptions,
-        indexer: dependencies.indexer ?? await loadCliWorkspaceIndexer(),
+        indexer: dependencies.indexer ?? await loadDefaultWorkspaceIndexer(),
         log: parsed.verbose ? (line) => stderr.write(`[engine] ${line}\n`) : undefined
     });
     const controller = new AbortController();

@@ -6,7 +6,7 @@ import type {KvDistillEnvironment} from "../common/environment";
 import {Engine} from "../engine/Engine";
 import type {DistillProgress} from "../engine/engineApi";
 import type {WorkspaceIndexer} from "../engine/workspaceIndexer";
-import {loadCliWorkspaceIndexer} from "./cliWorkspaceIndexer";
+import {loadDefaultWorkspaceIndexer} from "../engine/defaultWorkspaceIndexer";
 import {engineCommandOptionsHelp, readEngineCommandArguments} from "./readEngineCommandArguments";
 
 /** What the distill and ask commands need from outside; tests pass their own. */
@@ -36,7 +36,7 @@ export async function runDistillCommand(args: readonly string[], dependencies: E
         throw new UsageError("--max-answer-tokens is an option of `ask`");
     const engine = new Engine({
         ...parsed.engineOptions,
-        indexer: dependencies.indexer ?? await loadCliWorkspaceIndexer(),
+        indexer: dependencies.indexer ?? await loadDefaultWorkspaceIndexer(),
         log: parsed.verbose ? (line) => stderr.write(`[engine] ${line}\n`) : undefined
     });
     const controller = new AbortController();
