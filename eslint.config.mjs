@@ -21,7 +21,7 @@ export default tseslint.config(
     },
     {
         // Pure logic never touches the editor or the native binding.
-        files: ["src/indexer/**/*.ts", "src/common/**/*.ts", "src/engine/selection/**/*.ts"],
+        files: ["src/indexer/**/*.ts", "src/common/**/*.ts", "src/engine/selection/**/*.ts", "src/engine/prompt/**/*.ts", "src/engine/scorers/**/*.ts", "src/engine/cacheManifest.ts"],
         rules: {
             "no-restricted-imports": ["error", {paths: [
                 {name: "vscode", message: "Pure modules must not import vscode."},

@@ -16,5 +16,15 @@ export const cliCommands: readonly CliCommand[] = [
         name: "index",
         summary: "List the files a workspace prompt would contain, in order, and what is skipped",
         run: async (args) => (await import("./indexCommand.js")).runIndexCommand(args)
+    },
+    {
+        name: "distill",
+        summary: "Distill a workspace into a compressed, saved KV cache",
+        run: async (args) => (await import("./distillCommand.js")).runDistillCommand(args)
+    },
+    {
+        name: "ask",
+        summary: "Answer a question about a workspace from its compressed cache",
+        run: async (args) => (await import("./askCommand.js")).runAskCommand(args)
     }
 ];

@@ -51,6 +51,8 @@ export type DistillResult = {
     skippedFiles: number;
     timings: {indexMs: number; tokenizeMs: number; prefillMs: number; saveMs: number; totalMs: number};
     stateBytes: number;
+    /** The context size used for distilling (kept tokens plus one segment, rounded up). */
+    contextSize: number;
 };
 
 export type ChatTurn = {role: "user" | "assistant"; text: string};

@@ -3,14 +3,14 @@
 // --ownership-check-ms N (see runEngineProcess.ts). It has no test hooks: the transport tests run
 // their own entry with a fake backend.
 import {UsageError} from "../common/errors";
-import {EngineBackendUnavailableError} from "./engineProcessErrors";
 import type {EngineBackend, EngineLogger} from "./EngineServer";
 import {parseEngineProcessArguments, runEngineProcess} from "./runEngineProcess";
 
-async function createEngineBackend(_context: {logger: EngineLogger}): Promise<EngineBackend> {
-    // Wired when the Engine class (src/engine/Engine.ts) lands:
-    //     const {Engine} = await import("./Engine.js"); return new Engine({logger: context.logger});
-    throw new EngineBackendUnavailableError("This engine build has no model backend (src/engine/Engine.ts is not wired into engineMain.ts)");
+async function createEngineBackend(context: {logger: EngineLogger}): Promise<EngineBackend> {
+    // Loaded on the first model request only, so node-llama-cpp is never loaded for a ping.
+    const {Engine} = await import("./Engine.js");
+    const {loadDefaultWorkspaceIndexer} = await import("./defaultWorkspaceIndexer.js");
+    return new Engine({indexer: await loadDefaultWorkspaceIndexer(), log: (line) => context.logger.info(line)});
 }
 
 function main(): void {

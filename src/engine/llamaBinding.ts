@@ -1,7 +1,13 @@
 // The only module that imports node-llama-cpp. It is ESM-only, so it is loaded with a dynamic
-// import() that esbuild and tsc leave alone, and only when something needs it.
+// import() that esbuild and tsc leave alone, and only when something needs it. Everything the
+// engine does with llama.cpp goes through the small classes below (runtime, model, sequence), so
+// that the native patch series can later swap their insides without touching the engine.
+import {createHash} from "node:crypto";
+import {existsSync, statSync} from "node:fs";
 import type * as NodeLlamaCpp from "node-llama-cpp";
 import {KvDistillError} from "../common/errors";
+import {ContextAllocationError, ContextOverflowError, ModelFileNotFoundError, ModelLoadError, OperationCancelledError} from "./engineErrors";
+import type {ChatTurn} from "./engineApi";
 
 export type NodeLlamaCppModule = typeof NodeLlamaCpp;
 
@@ -342,4 +348,584 @@ export async function removeContextScoringAdapter(context: NodeLlamaCpp.LlamaCon
 export function takeContextSequenceScores(sequence: NodeLlamaCpp.LlamaContextSequence): SequenceScores {
     const internals = sequenceInternals(sequence);
     return internals._context._ctx.takeSequenceScores(internals._sequenceId);
+}
+
+// ==================================================================== engine runtime
+
+/** Where engine decisions and llama.cpp warnings go (the CLI's stderr, the extension's log channel). */
+export type EngineLog = (line: string) => void;
+
+export type GpuChoice = "auto" | false | "cuda" | "vulkan" | "metal";
+
+export type BuildInfo = BackendReport;
+
+type Llama = NodeLlamaCpp.Llama;
+type LlamaModel = NodeLlamaCpp.LlamaModel;
+type LlamaContext = NodeLlamaCpp.LlamaContext;
+type LlamaContextSequence = NodeLlamaCpp.LlamaContextSequence;
+
+/** One loaded llama.cpp build (never built at run time: a missing build is an error, not a 6-minute compile). */
+export class LlamaRuntime {
+    private disposed = false;
+
+    private constructor(
+        private readonly binding: NodeLlamaCppModule,
+        private readonly llama: Llama,
+        public readonly build: BuildInfo,
+        private readonly log: EngineLog
+    ) {}
+
+    public static async open(options: {gpu: GpuChoice; log: EngineLog}): Promise<LlamaRuntime> {
+        const binding = await loadNodeLlamaCpp();
+        const log = options.log;
+        const llama = await binding.getLlama({
+            gpu: options.gpu,
+            build: "never",
+            logLevel: binding.LlamaLogLevel.warn,
+            logger(level, message) {
+                const text = message.trimEnd();
+                if (text !== "" && (level === binding.LlamaLogLevel.error || level === binding.LlamaLogLevel.fatal || level === binding.LlamaLogLevel.warn))
+                    log(`llama.cpp ${level}: ${text}`);
+            }
+        });
+        const build: BuildInfo = {
+            buildType: llama.buildType,
+            gpu: llama.gpu,
+            llamaCppRelease: llama.llamaCppRelease.release,
+            nodeLlamaCppVersion: await readNodeLlamaCppVersion()
+        };
+        log(`llama.cpp ${build.llamaCppRelease} via node-llama-cpp ${build.nodeLlamaCppVersion}: ${build.buildType} build, ` +
+            `${build.gpu === false ? "CPU" : build.gpu} (requested gpu: ${String(options.gpu)})`);
+        return new LlamaRuntime(binding, llama, build, log);
+    }
+
+    public async loadModel(modelPath: string, options: {signal?: AbortSignal} = {}): Promise<LoadedModel> {
+        this.ensureNotDisposed();
+        if (!existsSync(modelPath) || !statSync(modelPath).isFile())
+            throw new ModelFileNotFoundError(modelPath);
+        const fileIdentity = modelFileIdentity(modelPath);
+        let model: LlamaModel;
+        try {
+            model = await this.llama.loadModel({modelPath, loadSignal: options.signal});
+        } catch (error) {
+            if (options.signal?.aborted === true)
+                throw new OperationCancelledError("loading the model", {cause: error});
+            throw new ModelLoadError(modelPath, error);
+        }
+        const loaded = new LoadedModel(this.binding, model, modelPath, fileIdentity, this.log);
+        this.log(`model ${modelPath}: ${loaded.summary.architecture}, ${loaded.summary.layers} layers, width ${loaded.summary.embeddingLength}, ` +
+            `vocabulary ${loaded.summary.vocabularySize}, trained context ${loaded.summary.trainContextSize}, ` +
+            `${model.gpuLayers} layers on the GPU, chat template: ${loaded.chatWrapperName}`);
+        return loaded;
+    }
+
+    public async dispose(): Promise<void> {
+        if (this.disposed)
+            return;
+        this.disposed = true;
+        await this.llama.dispose();
+    }
+
+    private ensureNotDisposed(): void {
+        if (this.disposed)
+            throw new Error("the llama.cpp runtime is disposed");
+    }
+}
+
+export type ModelSummary = {
+    architecture: string;
+    name: string;
+    vocabularySize: number;
+    layers: number;
+    embeddingLength: number;
+    trainContextSize: number;
+    /** sha256 over the GGUF metadata (huge tokenizer arrays digested, not inlined). */
+    metadataDigest: string;
+};
+
+export type ConversationSplit = {
+    /** Tokens of the chat template before the workspace (BOS, system turn start, preamble). */
+    openingTokens: number[];
+    /** Tokens after the workspace: end of the system turn, earlier turns, the question, the assistant opening. */
+    suffixTokens: number[];
+    /** Plain-text stop sequences from the chat template (special end-of-turn tokens stop generation anyway). */
+    stopStrings: string[];
+};
+
+// Marks where the workspace goes inside the rendered chat; never tokenized.
+const workspacePlaceholder = "\u0001KV_DISTILL_WORKSPACE_PLACEHOLDER\u0001";
+
+export class LoadedModel {
+    public readonly summary: ModelSummary;
+    public readonly chatWrapperName: string;
+    private readonly chatWrapper: NodeLlamaCpp.ChatWrapper;
+    private disposed = false;
+
+    public constructor(
+        private readonly binding: NodeLlamaCppModule,
+        private readonly model: LlamaModel,
+        public readonly modelPath: string,
+        /** size, mtime and inode of the file when it was loaded: a different value means another file. */
+        public readonly fileIdentity: string,
+        private readonly log: EngineLog
+    ) {
+        this.summary = summarizeModel(model);
+        this.chatWrapper = binding.resolveChatWrapper(model);
+        this.chatWrapperName = this.chatWrapper.wrapperName;
+    }
+
+    public get flashAttentionSupported(): boolean {
+        return this.model.flashAttentionSupported;
+    }
+
+    /** Plain text to tokens; special-token text in it stays text (workspace content is data). */
+    public tokenizeText(text: string): number[] {
+        if (text === "")
+            return [];
+        return Array.from(this.model.tokenize(text, false, "trimLeadingSpace"));
+    }
+
+    public detokenize(tokens: readonly number[]): string {
+        return this.model.detokenize(tokens as NodeLlamaCpp.Token[], false);
+    }
+
+    public isEndOfGeneration(token: number): boolean {
+        return this.model.isEogToken(token as NodeLlamaCpp.Token);
+    }
+
+    /**
+     * Renders a conversation with the model's chat template and splits it around the workspace:
+     * the system message is `systemPreamble` followed by the workspace; what comes before the
+     * workspace is the cached opening, what comes after it is the per-question suffix.
+     */
+    public renderConversation(options: {systemPreamble: string; history: readonly ChatTurn[]; question: string}): ConversationSplit {
+        const {LlamaText} = this.binding;
+        const chatHistory: NodeLlamaCpp.ChatHistoryItem[] = [{type: "system", text: options.systemPreamble + workspacePlaceholder}];
+        for (const turn of options.history)
+            chatHistory.push(turn.role === "user" ? {type: "user", text: turn.text} : {type: "model", response: [turn.text]});
+        chatHistory.push({type: "user", text: options.question}, {type: "model", response: []});
+        const {contextText, stopGenerationTriggers} = this.chatWrapper.generateContextState({chatHistory});
+        const values = contextText.values;
+        const placeholderValueIndex = values.findIndex((value) => typeof value === "string" && value.includes(workspacePlaceholder));
+        if (placeholderValueIndex < 0)
+            throw new Error(`the ${this.chatWrapperName} chat template dropped the system message; cannot place the workspace`);
+        const placeholderValue = values[placeholderValueIndex] as string;
+        const placeholderAt = placeholderValue.indexOf(workspacePlaceholder);
+        const opening = LlamaText([...values.slice(0, placeholderValueIndex), placeholderValue.slice(0, placeholderAt)]);
+        const suffix = LlamaText([placeholderValue.slice(placeholderAt + workspacePlaceholder.length), ...values.slice(placeholderValueIndex + 1)]);
+        const stopStrings = stopGenerationTriggers
+            .filter((trigger) => trigger.values.length > 0 && trigger.values.every((value) => typeof value === "string"))
+            .map((trigger) => trigger.values.join(""));
+        return {
+            openingTokens: Array.from(opening.tokenize(this.model.tokenizer)),
+            suffixTokens: Array.from(suffix.tokenize(this.model.tokenizer)),
+            stopStrings
+        };
+    }
+
+    /**
+     * A context with one sequence. Context shifts are turned into errors: the engine sizes contexts
+     * itself and must never lose tokens silently.
+     */
+    public async createSequence(options: {contextSize: number; batchSize: number; flashAttention: boolean; threads?: number; signal?: AbortSignal}): Promise<ContextSequence> {
+        this.ensureNotDisposed();
+        const batchSize = Math.max(1, Math.min(options.batchSize, options.contextSize));
+        let context: LlamaContext;
+        try {
+            context = await this.model.createContext({
+                contextSize: options.contextSize,
+                batchSize,
+                flashAttention: options.flashAttention,
+                sequences: 1,
+                ...(options.threads === undefined ? {} : {threads: options.threads}),
+                failedCreationRemedy: false,
+                createSignal: options.signal
+            });
+        } catch (error) {
+            if (options.signal?.aborted === true)
+                throw new OperationCancelledError("creating the context", {cause: error});
+            throw new ContextAllocationError(options.contextSize, error);
+        }
+        const sequence = context.getSequence({
+            contextShift: {
+                strategy: () => {
+                    throw new ContextOverflowError(context.contextSize);
+                }
+            }
+        });
+        const kvCacheKeyType = typeof context.kvCacheKeyType === "number" ? this.binding.GgmlType[context.kvCacheKeyType] : "F16";
+        const kvCacheValueType = typeof context.kvCacheValueType === "number" ? this.binding.GgmlType[context.kvCacheValueType] : "F16";
+        this.log(`context: ${context.contextSize} tokens (asked ${options.contextSize}), batch ${context.batchSize}, ` +
+            `flash attention ${options.flashAttention ? "on" : "off"}, KV ${kvCacheKeyType}/${kvCacheValueType}, ${context.idealThreads} threads`);
+        return new ContextSequence(this, context, sequence, {
+            flashAttention: options.flashAttention,
+            kvCacheKeyType: kvCacheKeyType ?? "unknown",
+            kvCacheValueType: kvCacheValueType ?? "unknown"
+        });
+    }
+
+    public async dispose(): Promise<void> {
+        if (this.disposed)
+            return;
+        this.disposed = true;
+        await this.model.dispose();
+    }
+
+    private ensureNotDisposed(): void {
+        if (this.disposed)
+            throw new Error(`the model ${this.modelPath} is unloaded`);
+    }
+}
+
+/** size, mtime and inode of a file, or "missing". */
+export function modelFileIdentity(modelPath: string): string {
+    try {
+        const info = statSync(modelPath);
+        return `${info.size}|${Math.round(info.mtimeMs)}|${info.ino}`;
+    } catch {
+        return "missing";
+    }
+}
+
+function summarizeModel(model: LlamaModel): ModelSummary {
+    const metadata = model.fileInfo.metadata as unknown as Record<string, unknown>;
+    const general = (metadata.general ?? {}) as Record<string, unknown>;
+    const architecture = String(general.architecture ?? "unknown");
+    const architectureMetadata = (metadata[architecture] ?? {}) as Record<string, unknown>;
+    return {
+        architecture,
+        name: String(general.name ?? ""),
+        vocabularySize: vocabularySizeOf(metadata, architectureMetadata),
+        layers: Number(architectureMetadata.block_count ?? 0),
+        embeddingLength: Number(architectureMetadata.embedding_length ?? 0),
+        trainContextSize: model.trainContextSize,
+        metadataDigest: digestMetadata(metadata)
+    };
+}
+
+function vocabularySizeOf(metadata: Record<string, unknown>, architectureMetadata: Record<string, unknown>): number {
+    if (typeof architectureMetadata.vocab_size === "number")
+        return architectureMetadata.vocab_size;
+    const tokens = ((metadata.tokenizer as Record<string, unknown> | undefined)?.ggml as Record<string, unknown> | undefined)?.tokens;
+    return Array.isArray(tokens) ? tokens.length : 0;
+}
+
+/** A stable digest of GGUF metadata; arrays are digested element by element so huge vocabularies stay cheap. */
+function digestMetadata(metadata: unknown): string {
+    const hash = createHash("sha256");
+    const visit = (value: unknown): void => {
+        if (Array.isArray(value)) {
+            hash.update(`[${value.length}:`);
+            for (const element of value)
+                visit(element);
+            hash.update("]");
+        } else if (value !== null && typeof value === "object") {
+            hash.update("{");
+            for (const key of Object.keys(value).sort()) {
+                hash.update(JSON.stringify(key) + ":");
+                visit((value as Record<string, unknown>)[key]);
+            }
+            hash.update("}");
+        } else
+            hash.update(typeof value === "bigint" ? `${value}n,` : `${JSON.stringify(value)},`);
+    };
+    visit(metadata);
+    return hash.digest("hex");
+}
+
+export type SequenceSettings = {flashAttention: boolean; kvCacheKeyType: string; kvCacheValueType: string};
+
+export type EvaluationProgress = (evaluatedTokens: number) => void;
+
+export type GenerationResult = {
+    text: string;
+    tokens: number[];
+    stopReason: "end-of-turn" | "max-tokens" | "stop-string" | "aborted";
+    firstTokenMs: number;
+};
+
+/** One sequence in its own context: evaluate, score, erase, save and load state, generate. */
+export class ContextSequence {
+    private disposed = false;
+    /** Tokens evaluated through this object (prefill and generation), for tests and figures. */
+    public evaluatedTokens = 0;
+
+    public constructor(
+        private readonly model: LoadedModel,
+        private readonly context: LlamaContext,
+        private readonly sequence: LlamaContextSequence,
+        public readonly settings: SequenceSettings
+    ) {}
+
+    public get contextSize(): number {
+        return this.context.contextSize;
+    }
+
+    public get batchSize(): number {
+        return this.context.batchSize;
+    }
+
+    /** Tokens that fit: node-llama-cpp keeps one cell free. */
+    public get capacity(): number {
+        return this.context.contextSize - 1;
+    }
+
+    public get tokenCount(): number {
+        return this.sequence.nextTokenIndex;
+    }
+
+    public get tokens(): readonly number[] {
+        return this.sequence.contextTokens;
+    }
+
+    /**
+     * Evaluates tokens without any output (no logits: llama.cpp skips the output layer), in
+     * batch-sized chunks so that cancellation and progress are prompt. Each chunk is one
+     * llama_decode call either way (node-llama-cpp splits a longer call into batches itself);
+     * `chunkTokens` exists for the benchmark's one-call comparison.
+     */
+    public async evaluate(tokens: readonly number[], options: {signal?: AbortSignal; onProgress?: EvaluationProgress; chunkTokens?: number} = {}): Promise<void> {
+        this.ensureRoom(tokens.length);
+        const chunkSize = Math.max(1, options.chunkTokens ?? this.context.batchSize);
+        for (let start = 0; start < tokens.length; start += chunkSize) {
+            throwIfAborted(options.signal, "prefill");
+            const chunk = tokens.slice(start, start + chunkSize) as NodeLlamaCpp.Token[];
+            await this.sequence.evaluateWithoutGeneratingNewTokens(chunk);
+            this.evaluatedTokens += chunk.length;
+            options.onProgress?.(start + chunk.length);
+        }
+    }
+
+    /**
+     * Evaluates tokens and returns, for each, log p(next | everything up to it), where `next` is the
+     * following token of `tokens` and, for the last one, `followingToken` (NaN when absent). The
+     * probabilities come from the full vocabulary: the logit of `next` minus the log-sum-exp of all
+     * logits, which the addon computes as max + log(sum(exp(logit - max))).
+     */
+    public async evaluateWithLogProbabilities(
+        tokens: readonly number[],
+        followingToken: number | undefined,
+        options: {signal?: AbortSignal; onProgress?: EvaluationProgress} = {}
+    ): Promise<Float64Array> {
+        this.ensureRoom(tokens.length);
+        const result = new Float64Array(tokens.length).fill(Number.NaN);
+        const chunkSize = this.context.batchSize;
+        for (let start = 0; start < tokens.length; start += chunkSize) {
+            throwIfAborted(options.signal, "prefill");
+            const end = Math.min(tokens.length, start + chunkSize);
+            const input: NodeLlamaCpp.ControlledEvaluateInputItem[] = [];
+            for (let index = start; index < end; index++) {
+                const next = index + 1 < tokens.length ? tokens[index + 1] : followingToken;
+                const token = tokens[index] as NodeLlamaCpp.Token;
+                if (next === undefined)
+                    input.push(token);
+                else
+                    input.push([token, {generateNext: {
+                        token: true, // greedy over the raw logits: the selected token is the argmax
+                        logits: {filter: {tokens: [next as NodeLlamaCpp.Token], includeSelected: true}},
+                        totalLogitWeight: true
+                    }}]);
+            }
+            const outputs = await this.sequence.controlledEvaluate(input);
+            for (let offset = 0; offset < input.length; offset++) {
+                const index = start + offset;
+                const next = index + 1 < tokens.length ? tokens[index + 1] : followingToken;
+                const output = outputs[offset]?.next;
+                if (next === undefined || output === undefined)
+                    continue;
+                const selected = output.token;
+                const nextLogit = output.logits?.get(next as NodeLlamaCpp.Token);
+                const maxLogit = selected === undefined || selected === null ? undefined : output.logits?.get(selected);
+                const totalWeight = output.totalLogitWeight;
+                if (nextLogit === undefined || maxLogit === undefined || totalWeight === undefined || !(totalWeight > 0))
+                    throw new Error(`llama.cpp returned no logits for token ${index}`);
+                result[index] = nextLogit - maxLogit - Math.log(totalWeight);
+            }
+            this.evaluatedTokens += input.length;
+            options.onProgress?.(end);
+        }
+        return result;
+    }
+
+    /**
+     * Removes token ranges ([start, end) indexes into the sequence). node-llama-cpp renumbers the
+     * later positions (contiguous positions, a pending K-shift). Erasing token 0 would make it
+     * re-evaluate everything, so it is refused.
+     */
+    public async eraseRanges(ranges: ReadonlyArray<{start: number; end: number}>): Promise<void> {
+        if (ranges.length === 0)
+            return;
+        let erased = 0;
+        let previousEnd = 0;
+        for (const range of ranges) {
+            if (range.start <= 0 || range.start < previousEnd || range.end <= range.start || range.end > this.tokenCount)
+                throw new RangeError(`invalid erase range [${range.start}, ${range.end}) in a sequence of ${this.tokenCount} tokens`);
+            erased += range.end - range.start;
+            previousEnd = range.end;
+        }
+        const before = this.tokenCount;
+        await this.sequence.eraseContextTokenRanges(ranges.map(({start, end}) => ({start, end})));
+        if (this.tokenCount !== before - erased)
+            throw new Error(`erasing ${erased} tokens left ${this.tokenCount} of ${before}: the sequence was re-evaluated`);
+    }
+
+    /** Drops everything from `length` on (no position shift: nothing follows). */
+    public async truncate(length: number): Promise<void> {
+        if (length < this.tokenCount) {
+            if (length <= 0)
+                await this.sequence.clearHistory();
+            else
+                await this.sequence.eraseContextTokenRanges([{start: length, end: this.tokenCount}]);
+        }
+    }
+
+    /**
+     * Applies a pending K-shift (left by erasing) by decoding one token and dropping it again, so a
+     * saved state holds rotated keys. Saving right after an erase would store un-rotated keys.
+     */
+    public async applyPendingShift(): Promise<void> {
+        const length = this.tokenCount;
+        if (length === 0)
+            return;
+        this.ensureRoom(1);
+        await this.sequence.evaluateWithoutGeneratingNewTokens([this.tokens[length - 1]!] as NodeLlamaCpp.Token[]);
+        await this.truncate(length);
+    }
+
+    public async saveState(filePath: string): Promise<{bytes: number}> {
+        const {fileSize} = await this.sequence.saveStateToFile(filePath);
+        return {bytes: fileSize};
+    }
+
+    /** Loads a state file. The caller must have checked that it was made by this model and build. */
+    public async loadState(filePath: string): Promise<void> {
+        await this.sequence.loadStateFromFile(filePath, {acceptRisk: true});
+    }
+
+    /** The full next-token distribution after evaluating `tokens` (for tests and fidelity checks). */
+    public async nextTokenProbabilities(tokens: readonly number[]): Promise<Float64Array> {
+        if (tokens.length === 0)
+            throw new RangeError("need at least one token to predict from");
+        this.ensureRoom(tokens.length);
+        const input: NodeLlamaCpp.ControlledEvaluateInputItem[] = tokens.map((token) => token as NodeLlamaCpp.Token);
+        input[input.length - 1] = [tokens[tokens.length - 1] as NodeLlamaCpp.Token, {generateNext: {logits: true}}];
+        const outputs = await this.sequence.controlledEvaluate(input);
+        this.evaluatedTokens += tokens.length;
+        const logits = outputs[outputs.length - 1]?.next.logits;
+        if (logits === undefined)
+            throw new Error("llama.cpp returned no logits");
+        const probabilities = new Float64Array(this.model.summary.vocabularySize);
+        let maxLogit = -Infinity;
+        for (const logit of logits.values())
+            maxLogit = Math.max(maxLogit, logit);
+        let sum = 0;
+        for (const [token, logit] of logits) {
+            const weight = Math.exp(logit - maxLogit);
+            probabilities[token] = weight;
+            sum += weight;
+        }
+        for (let index = 0; index < probabilities.length; index++)
+            probabilities[index]! /= sum;
+        return probabilities;
+    }
+
+    /**
+     * Evaluates the prompt tokens, then generates greedily until an end-of-turn token, a stop
+     * string, `maxTokens`, or the signal. Text is streamed through onText as it becomes valid UTF-8.
+     */
+    public async generate(promptTokens: readonly number[], options: {
+        maxTokens: number;
+        stopStrings: readonly string[];
+        signal?: AbortSignal;
+        onText?(text: string): void;
+    }): Promise<GenerationResult> {
+        this.ensureRoom(promptTokens.length + 1);
+        const startedAt = performance.now();
+        let firstTokenMs = -1;
+        const generated: number[] = [];
+        let emittedText = "";
+        let stopReason: GenerationResult["stopReason"] = "end-of-turn";
+        const room = this.capacity - this.tokenCount - promptTokens.length;
+        const maxTokens = Math.max(0, Math.min(options.maxTokens, room));
+        if (isAborted(options.signal))
+            return {text: "", tokens: [], stopReason: "aborted", firstTokenMs: 0};
+        if (maxTokens === 0)
+            return {text: "", tokens: [], stopReason: "max-tokens", firstTokenMs: 0};
+        const iterator = this.sequence.evaluate(promptTokens as NodeLlamaCpp.Token[], {temperature: 0});
+        this.evaluatedTokens += promptTokens.length;
+        try {
+            for await (const token of iterator) {
+                if (firstTokenMs < 0)
+                    firstTokenMs = performance.now() - startedAt;
+                generated.push(token);
+                this.evaluatedTokens++;
+                let text = this.model.detokenize(generated);
+                const stopAt = findFirstStop(text, options.stopStrings);
+                if (stopAt >= 0) {
+                    text = text.slice(0, stopAt);
+                    stopReason = "stop-string";
+                }
+                // Hold back an incomplete UTF-8 sequence (shown as U+FFFD) until its next token arrives.
+                if (stopReason !== "stop-string" && text.endsWith("\uFFFD"))
+                    text = emittedText;
+                if (text.length > emittedText.length && text.startsWith(emittedText)) {
+                    options.onText?.(text.slice(emittedText.length));
+                    emittedText = text;
+                }
+                if (stopReason === "stop-string")
+                    break;
+                if (isAborted(options.signal)) {
+                    stopReason = "aborted";
+                    break;
+                }
+                if (generated.length >= maxTokens) {
+                    stopReason = "max-tokens";
+                    break;
+                }
+            }
+        } finally {
+            await iterator.return();
+        }
+        const finalText = this.model.detokenize(generated);
+        const stopAt = findFirstStop(finalText, options.stopStrings);
+        const text = stopAt >= 0 ? finalText.slice(0, stopAt) : finalText;
+        if (text.length > emittedText.length && text.startsWith(emittedText))
+            options.onText?.(text.slice(emittedText.length));
+        return {text, tokens: generated, stopReason, firstTokenMs: Math.max(0, firstTokenMs)};
+    }
+
+    public async dispose(): Promise<void> {
+        if (this.disposed)
+            return;
+        this.disposed = true;
+        await this.sequence.dispose();
+        await this.context.dispose();
+    }
+
+    private ensureRoom(tokens: number): void {
+        if (this.disposed)
+            throw new Error("the context is disposed");
+        if (this.tokenCount + tokens > this.capacity)
+            throw new ContextOverflowError(this.context.contextSize, this.tokenCount + tokens);
+    }
+}
+
+function findFirstStop(text: string, stopStrings: readonly string[]): number {
+    let first = -1;
+    for (const stop of stopStrings) {
+        const at = text.indexOf(stop);
+        if (at >= 0 && (first < 0 || at < first))
+            first = at;
+    }
+    return first;
+}
+
+// A function so that TypeScript does not narrow `aborted` across awaits.
+function isAborted(signal: AbortSignal | undefined): boolean {
+    return signal?.aborted === true;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, operation: string): void {
+    if (signal?.aborted === true)
+        throw new OperationCancelledError(operation, {cause: signal.reason});
 }

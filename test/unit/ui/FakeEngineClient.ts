@@ -29,6 +29,7 @@ export function makeReport(displayPaths: string[], overrides: Partial<CacheRepor
 export function makeDistillResult(report: CacheReport, outcome: DistillResult["cacheOutcome"] = "built"): DistillResult & {report: CacheReport} {
     return {
         cacheId: "cache-1",
+        contextSize: 4096,
         cachePath: "/cache/cache-1",
         cacheOutcome: outcome,
         promptTokens: report.promptTokens,
