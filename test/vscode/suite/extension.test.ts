@@ -32,10 +32,11 @@ describe("KV-Distill in the extension host", () => {
         await vscode.commands.executeCommand("kvDistill.showLog");
     });
 
-    it("shows its overview view when asked to", async () => {
+    it("shows its chat and overview views when asked to", async () => {
         const packageJson = vscode.extensions.getExtension(extensionId)!.packageJSON as PackageJson;
         const viewIds = Object.values(packageJson.contributes.views).flat().map((view) => view.id);
-        assert.deepEqual(viewIds, ["kvDistill.overview"]);
+        assert.deepEqual(viewIds, ["kvDistill.chat", "kvDistill.overview"]);
+        await vscode.commands.executeCommand("kvDistill.chat.focus");
         await vscode.commands.executeCommand("kvDistill.overview.focus");
     });
 
