@@ -44,9 +44,10 @@ describe("packaged VSIX contents", () => {
         assert.deepEqual(otherBinaries, []);
     });
 
-    it("leaves out the llama.cpp git bundle, TypeScript sources, source maps and development files", () => {
+    it("leaves out the llama.cpp git bundle, local native builds, TypeScript sources, source maps and development files", () => {
         const unwanted = names.filter((name) =>
             name.endsWith("gitRelease.bundle") ||
+            /^extension\/node_modules\/node-llama-cpp\/llama\/(llama\.cpp|localBuilds|addon\.kv-distill-pristine)\//.test(name) ||
             /^extension\/(src|test|scripts|out|\.vscode|\.ci|native)\//.test(name) ||
             /^extension\/(media|dist)\/.*\.(ts|map)$/.test(name) ||
             /^extension\/node_modules\/(typescript|eslint|esbuild|playwright-core|@vscode\/vsce|mocha)\//.test(name) ||
