@@ -6,6 +6,7 @@
 import {spawn, type ChildProcess} from "node:child_process";
 import {closeSync, openSync, readSync, renameSync, statSync} from "node:fs";
 import * as net from "node:net";
+import {raceWithAbort} from "../common/raceWithAbort";
 import {readEnvironment} from "../common/environment";
 import type {
     AskOptions,
@@ -27,7 +28,6 @@ import {
     EngineClientDisposedError,
     EngineCrashedError,
     EngineDrainingError,
-    EngineOperationError,
     EngineProtocolError,
     EngineSocketDirectoryError,
     EngineStartError,
@@ -378,7 +378,7 @@ export class EngineClient implements EngineClientApi {
                 throw new EngineClientDisposedError("The engine client was disposed");
             if (callbacks.signal?.aborted === true)
                 throw new OperationCancelledError(method);
-            const connection = await abortable(this.connect(startEngine), callbacks.signal, method);
+            const connection = await raceWithAbort(this.connect(startEngine), callbacks.signal, () => new OperationCancelledError(method));
             if (connection === undefined)
                 return null as EngineResult<M>;
             try {
@@ -637,28 +637,6 @@ function readLogTail(logPath: string, maxBytes = 2048): string {
     }
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
-    if (signal === undefined)
-        return promise;
-    return new Promise<T>((resolve, reject) => {
-        const onAbort = (): void => reject(new OperationCancelledError(what));
-        if (signal.aborted) {
-            onAbort();
-            return;
-        }
-        signal.addEventListener("abort", onAbort, {once: true});
-        promise.then(
-            (value) => {
-                signal.removeEventListener("abort", onAbort);
-                resolve(value);
-            },
-            (error: unknown) => {
-                signal.removeEventListener("abort", onAbort);
-                reject(error instanceof Error ? error : new EngineOperationError(String(error), "unknown", undefined));
-            }
-        );
-    });
-}
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
     return new Promise<T>((resolve, reject) => {

@@ -4,6 +4,7 @@
 import {createHash} from "node:crypto";
 import {createReadStream} from "node:fs";
 import {access, mkdir, unlink} from "node:fs/promises";
+import {raceWithAbort} from "../common/raceWithAbort";
 import type {ModelDownloadOptions, ModelDownloadProgress, ModelDownloadResult} from "./engineApi";
 import {DownloadConsentRequiredError, ModelDownloadError, ModelDownloadIntegrityError, ModelUriError, OperationCancelledError} from "./engineProcessErrors";
 import {createModelFileDownload, findDownloadedModelFile, type ModelFileDownload} from "./llamaBinding";
@@ -63,7 +64,10 @@ export async function downloadModel(options: ModelDownloadOptions, callbacks: Mo
         const resumed = await exists(download.entrypointFilePath + partialDownloadSuffix);
         let modelPath: string;
         try {
-            modelPath = await untilAborted(download.download(callbacks.signal), callbacks.signal);
+            // The downloader cannot abort a request still waiting for response headers (a stalled
+            // server), so the caller is answered on abort at once; the download settles on its own.
+            const signal = callbacks.signal;
+            modelPath = await raceWithAbort(download.download(signal), signal, () => (signal?.reason instanceof Error ? signal.reason : new Error("aborted")));
         } catch (error) {
             if (callbacks.signal?.aborted === true)
                 throw new OperationCancelledError(`the download of ${options.uri} (running it again resumes it)`, {cause: error});
@@ -108,31 +112,6 @@ function sha256OfFile(file: string): Promise<string> {
     });
 }
 
-/**
- * The downloader cannot abort a request still waiting for response headers (a stalled server), so
- * the caller is answered on abort at once; the download is closed and settles on its own.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (signal === undefined)
-        return promise;
-    return new Promise<T>((resolve, reject) => {
-        const onAbort = (): void => reject(signal.reason ?? new Error("aborted"));
-        if (signal.aborted)
-            onAbort();
-        else
-            signal.addEventListener("abort", onAbort, {once: true});
-        promise.then(
-            (value) => {
-                signal.removeEventListener("abort", onAbort);
-                resolve(value);
-            },
-            (error: unknown) => {
-                signal.removeEventListener("abort", onAbort);
-                reject(error instanceof Error ? error : new Error(String(error)));
-            }
-        );
-    });
-}
 
 function throwIfAborted(signal: AbortSignal | undefined, uri: string): void {
     if (signal?.aborted === true)
