@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
     {
-        ignores: ["node_modules/**", "out/**", "dist/**", "media/dist/**", ".cache/**", "artifacts/**", "native/**/build/**", "native/train/**"]
+        ignores: ["node_modules/**", "out/**", "dist/**", "media/dist/**", ".cache/**", "artifacts/**", "native/**/build/**", "native/train/**", "test/fixtures/**"]
     },
     js.configs.recommended,
     ...tseslint.configs.recommended,
