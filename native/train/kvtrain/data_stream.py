@@ -48,7 +48,8 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
     question_count = max(3, min(48, target_tokens // 250))
     # The families that need two hops (find the definition, then its file header or enclosing
     # function) are learned far more slowly than plain value lookups, so they are asked more often.
-    questions = pick_questions(rng, workspace, question_count, family_weights=TRAINING_FAMILY_WEIGHTS)
+    questions = pick_questions(rng, workspace, question_count, family_weights=TRAINING_FAMILY_WEIGHTS,
+                               one_path_answer_per_file=True)
     if product_style:
         style = RenderStyle()
     else:

@@ -4,8 +4,9 @@ PyTorch logits from the GGUF's own (dequantized) weights.
     python3 -m kvtrain.pipeline_check --out DIR              # trains the 'ci' model a few steps first (CI)
     python3 -m kvtrain.pipeline_check --out DIR --gguf models/tiny.gguf
 
-Writes DIR/check.json: {gguf, tokenization: [{text, parseSpecial, ids}], logits: {tokens, positions,
-values: [[vocab floats] per position]}}. test/train/trainPipeline.test.ts compares it with llama.cpp.
+Writes DIR/check.json: {gguf, f32Gguf (the same weights dequantized, as F32), tokenization: [{text,
+parseSpecial, ids}], logits: {tokens, positions, values: [[vocab floats] per position]}, qa: [{tokens,
+question, expected, torchAnswer}]}. test/train/trainPipeline.test.ts compares it with llama.cpp.
 """
 import argparse
 import json
@@ -17,7 +18,7 @@ import torch
 
 from .chat_format import render_chat_text, render_workspace
 from .evaluate import encode_prefix, generate_eval_set, greedy_answer, prefill
-from .gguf_io import load_gguf
+from .gguf_io import export_gguf, load_gguf
 from .tokenizer import shared_tokenizer
 from .llama_source import find_llama_source, VOCAB_FILE_NAME
 
@@ -94,7 +95,12 @@ def main(argv=None):
     torch.manual_seed(0)
     model = load_gguf(gguf_path)
     model.eval()
-    result = {"gguf": os.path.abspath(gguf_path), "tokenization": tokenization_samples(tokenizer),
+    # The same weights as F32: llama.cpp must then match PyTorch closely; with the quantized file it
+    # also quantizes activations in its matrix products, which adds a few percent of noise.
+    f32_path = os.path.join(arguments.out, "f32-copy.gguf")
+    export_gguf(model, tokenizer, f32_path, "f32 copy", "f32")
+    result = {"gguf": os.path.abspath(gguf_path), "f32Gguf": os.path.abspath(f32_path),
+              "tokenization": tokenization_samples(tokenizer),
               "logits": logit_sample(model, tokenizer),
               "qa": qa_prompts(model, tokenizer, arguments.qa_size, arguments.qa_workspaces) if arguments.qa_size else []}
     with open(os.path.join(arguments.out, "check.json"), "w") as handle:

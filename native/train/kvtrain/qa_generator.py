@@ -431,8 +431,16 @@ def make_question(rng, fact):
     return question, answer
 
 
-def pick_questions(rng, workspace, count, families=None, family_weights=None):
-    """Up to `count` questions on distinct facts, families drawn evenly (or by family_weights)."""
+PATH_ANSWER_FAMILIES = ("function_file", "error_file", "error_function")
+
+
+def pick_questions(rng, workspace, count, families=None, family_weights=None, one_path_answer_per_file=False):
+    """Up to `count` questions on distinct facts, families drawn evenly (or by family_weights).
+
+    one_path_answer_per_file: in a chat of several questions, an answer that names a file's path
+    would give the path away to later questions about the same file; training chats therefore ask
+    at most one such question per file (evaluation asks one question per chat anyway)."""
+    used_paths = set()
     by_family = {}
     for fact in workspace.facts:
         if families is None or fact["family"] in families:
@@ -447,7 +455,12 @@ def pick_questions(rng, workspace, count, families=None, family_weights=None):
             family = rng.choices(available, weights=[family_weights.get(name, 1.0) for name in available])[0]
         else:
             family = rng.choice(available)
-        chosen.append(by_family[family].pop())
+        fact = by_family[family].pop()
+        if one_path_answer_per_file and fact["family"] in PATH_ANSWER_FAMILIES:
+            if fact["path"] in used_paths:
+                continue
+            used_paths.add(fact["path"])
+        chosen.append(fact)
     return [(fact,) + make_question(rng, fact) for fact in chosen]
 
 

@@ -7,7 +7,7 @@ import sys
 
 from .chat_format import LOSS_ANSWER, encode_chat, render_chat_text, render_file_block, render_workspace_blocks
 from .eval_sets import generate_eval_set
-from .qa_generator import FAMILIES, generate_workspace, pick_questions
+from .qa_generator import FAMILIES, PATH_ANSWER_FAMILIES, generate_workspace, pick_questions
 from .tokenizer import shared_tokenizer
 
 
@@ -75,6 +75,12 @@ def run_checks():
     check(ids == whole, "a chat encoded piece by piece equals the whole rendered chat tokenized at once")
     answer_text = tokenizer.decode([token for token, kind in zip(ids, classes) if kind == LOSS_ANSWER])
     check(all(answer in answer_text for _question, answer in turns), "the loss covers every answer's tokens")
+    rng = random.Random("selftest/paths")
+    workspace = generate_workspace(rng, "train", 8000, count)
+    picked = pick_questions(rng, workspace, 48, one_path_answer_per_file=True)
+    path_answers = [fact["path"] for fact, _question, _answer in picked if fact["family"] in PATH_ANSWER_FAMILIES]
+    check(len(path_answers) == len(set(path_answers)) and len(picked) >= 24,
+          "a training chat names each file's path in at most one answer (%d questions)" % len(picked))
     return failures
 
 
