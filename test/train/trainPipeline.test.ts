@@ -200,11 +200,12 @@ describe("training pipeline against llama.cpp", () => {
         await assertLogitsMatch(llama, check.gguf, check, false, "ci (quantized)");
     });
 
-    for (const name of ["tiny", "small"]) {
+    // small's PyTorch answers on CPU are slow, so it answers fewer questions.
+    for (const [name, questionCount] of [["tiny", 10], ["small", 4]] as const) {
         const ggufPath = path.join(repositoryRoot, "models", `${name}.gguf`);
         it(`committed model ${name}: llama.cpp gives PyTorch's logits and answers`, {skip: existsSync(ggufPath) ? false : `models/${name}.gguf is not there`}, async () => {
             const folder = path.join(workFolder, name);
-            const modelCheck = runPipelineCheck(python, folder, ["--gguf", ggufPath, "--qa-size", "2k"]);
+            const modelCheck = runPipelineCheck(python, folder, ["--gguf", ggufPath, "--qa-size", "2k", "--qa-limit", String(questionCount)]);
             await assertLogitsMatch(llama, modelCheck.f32Gguf, modelCheck, true, `${name} (F32 copy)`);
             await assertLogitsMatch(llama, ggufPath, modelCheck, false, name);
             const model = await llama.loadModel({modelPath: ggufPath});
@@ -224,9 +225,9 @@ describe("training pipeline against llama.cpp", () => {
                         correctTorch++;
                 }
                 console.log(`${name}: ${modelCheck.qa.length} 2k questions, llama.cpp right ${correctLlama}, PyTorch right ${correctTorch}, identical answers ${same}`);
-                assert.ok(modelCheck.qa.length >= 10);
+                assert.equal(modelCheck.qa.length, questionCount);
                 assert.ok(same >= 0.8 * modelCheck.qa.length, `${name}: llama.cpp and PyTorch agree on ${same}/${modelCheck.qa.length} answers`);
-                assert.ok(correctTorch > 0, `${name} answers some 2k questions right`);
+                assert.ok(correctTorch > 0, `${name} answers some of the 2k questions right`);
                 assert.ok(Math.abs(correctLlama - correctTorch) <= 0.2 * modelCheck.qa.length);
             } finally {
                 await model.dispose();

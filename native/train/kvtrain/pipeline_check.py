@@ -60,14 +60,14 @@ def logit_sample(model, tokenizer, positions_wanted=6):
     return {"tokens": ids, "positions": positions, "values": [logits[p].tolist() for p in positions]}
 
 
-def qa_prompts(model, tokenizer, size_name, workspace_count):
+def qa_prompts(model, tokenizer, size_name, workspace_count, limit=None):
     """Prompt token ids (BOS, chat with the workspace, question, assistant turn), expected answers and
     PyTorch's greedy answers from the same (dequantized) weights."""
     prompts = []
     for workspace in generate_eval_set(tokenizer, size_name, workspace_count):
         system = render_workspace(workspace["files"])
         prefix_cache = prefill(model, encode_prefix(tokenizer, workspace["files"]), "cpu", 2048)
-        for question in workspace["questions"]:
+        for question in workspace["questions"][:limit]:
             text = render_chat_text(system, [], add_generation_prompt_for=question["question"])
             prompts.append({"tokens": tokenizer.encode(text, parse_special=True, add_bos=True),
                             "question": question["question"], "expected": question["expected"],
@@ -82,6 +82,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--qa-size", help="also write QA prompts of this evaluation set (2k, 8k, 16k)")
     parser.add_argument("--qa-workspaces", type=int, default=1)
+    parser.add_argument("--qa-limit", type=int, default=None, help="at most this many QA prompts")
     arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
     os.makedirs(arguments.out, exist_ok=True)
     gguf_path = arguments.gguf
@@ -102,7 +103,8 @@ def main(argv=None):
     result = {"gguf": os.path.abspath(gguf_path), "f32Gguf": os.path.abspath(f32_path),
               "tokenization": tokenization_samples(tokenizer),
               "logits": logit_sample(model, tokenizer),
-              "qa": qa_prompts(model, tokenizer, arguments.qa_size, arguments.qa_workspaces) if arguments.qa_size else []}
+              "qa": (qa_prompts(model, tokenizer, arguments.qa_size, arguments.qa_workspaces, arguments.qa_limit)
+                     if arguments.qa_size else [])}
     with open(os.path.join(arguments.out, "check.json"), "w") as handle:
         json.dump(result, handle)
     print("wrote %s" % os.path.join(arguments.out, "check.json"))
