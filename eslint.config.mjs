@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
     {
-        ignores: ["node_modules/**", "out/**", "dist/**", "media/dist/**", ".cache/**", "artifacts/**", "native/**/build/**", "native/train/**", "test/**/fixtures/**"]
+        ignores: ["node_modules/**", "out/**", "dist/**", "media/dist/**", ".cache/**", "artifacts/**", "native/**/build/**", "native/train/**", "test/e2e/fixtures/**", "test/fixtures/qa-eval/**"]
     },
     js.configs.recommended,
     ...tseslint.configs.recommended,

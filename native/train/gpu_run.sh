@@ -1,0 +1,35 @@
+#!/bin/bash
+# Trains the reference models on the GPU machine in ONE command, exports and evaluates them.
+#   bash gpu_run.sh <carried folder> <tiny steps> <tiny minutes> <small steps> <small minutes> [eval workspaces]
+# (steps set the learning-rate schedule; minutes cap the training time, the decay follows whichever ends first)
+# The carried folder holds kvtrain/ and llama/{gguf-py,models/ggml-vocab-deepseek-coder.gguf}
+# (native/train/prepare_carry.sh makes it). Results go to $OUT: <model>.gguf, <model>-summary.json,
+# <model>-loss.png, <model>-log.txt. With two GPUs the models train side by side, one per GPU;
+# with one they share it.
+set -o pipefail
+CARRY=$(cd "$1" && pwd); TINY_STEPS=$2; TINY_MINUTES=$3; SMALL_STEPS=$4; SMALL_MINUTES=$5; EVAL_WORKSPACES=${6:-8}
+export PYTHONUNBUFFERED=1 KVTRAIN_LLAMA_SRC=$CARRY/llama KVTRAIN_CACHE=/tmp/kvtrain-cache
+PY=${KVTRAIN_PYTHON:-/opt/torch/.venv/bin/python3}
+OUT=${OUT:-/tmp/kvtrain-out}; mkdir -p "$OUT"
+GPUS=$(nvidia-smi -L | wc -l)
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+CORES=$(nproc)
+if [ "$GPUS" -ge 2 ]; then SMALL_GPU=1; TINY_WORKERS=$((CORES / 2 - 2)); SMALL_WORKERS=$((CORES / 2 - 2));
+else SMALL_GPU=0; TINY_WORKERS=$((CORES / 2 - 1)); SMALL_WORKERS=$((CORES / 2 - 1)); fi
+# One model alone gets all the data workers (tiny is bound by data generation, not by the GPU).
+if [ "$SMALL_STEPS" -le 0 ]; then TINY_WORKERS=$((CORES - 2)); fi
+if [ "$TINY_STEPS" -le 0 ]; then SMALL_WORKERS=$((CORES - 2)); fi
+cd "$CARRY"
+run_model() { # name steps minutes gpu workers [more arguments]
+    local name=$1 steps=$2 minutes=$3 gpu=$4 workers=$5; shift 5
+    CUDA_VISIBLE_DEVICES=$gpu "$PY" -m kvtrain.train --model "$name" --steps "$steps" --max-minutes "$minutes" \
+        --workers "$workers" --fast "$@" \
+        --eval-workspaces "$EVAL_WORKSPACES" --out "$OUT" 2>&1 | tee -a "$OUT/$name-stderr.txt"; true
+}
+if [ "$TINY_STEPS" -gt 0 ]; then run_model tiny "$TINY_STEPS" "$TINY_MINUTES" 0 "$TINY_WORKERS" --eval-float & fi
+if [ "$SMALL_STEPS" -gt 0 ]; then run_model small "$SMALL_STEPS" "$SMALL_MINUTES" "$SMALL_GPU" "$SMALL_WORKERS" & fi
+wait
+# Error output (tracebacks) is kept only when there is some, so the results stay within 8 files.
+for f in "$OUT"/*-stderr.txt; do grep -v '^\[' "$f" > "$f.tmp"; if [ -s "$f.tmp" ]; then mv "$f.tmp" "$f"; else rm -f "$f" "$f.tmp"; fi; done
+tail -n 4 "$OUT"/*-log.txt
+ls -la "$OUT"

@@ -1,0 +1,137 @@
+"""Training sequences: generated workspace-QA chats (most of the data) and plain code text, packed
+into fixed-length token sequences with a loss class per token (chat_format.LOSS_*).
+
+Worker processes build sequences; worker w builds sequences w, w + n, w + 2n, ... from its own seeded
+generator and the main process reads them round-robin, so the stream depends only on the seed and
+the worker count.
+"""
+import multiprocessing
+import random
+
+import numpy as np
+
+from .chat_format import (LOSS_CONTEXT, LOSS_NONE, DEFAULT_PREAMBLE, RenderStyle, encode_chat,
+                          render_file_block, render_workspace_blocks)
+from .qa_generator import generate_workspace, pick_questions
+
+TRAINING_FAMILY_WEIGHTS = {"function_file": 3.0, "error_file": 3.0, "error_function": 3.0}
+
+PREAMBLES = [DEFAULT_PREAMBLE, "", "The user's workspace:\n\n",
+             "You are a coding assistant. Answer questions about these workspace files.\n\n"]
+
+
+class StreamSettings:
+    def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0):
+        self.seq_len = seq_len
+        self.code_share = code_share            # sequences of plain code text
+        self.real_file_share = real_file_share  # share of workspace files taken from the code corpus
+        self.min_workspace = min_workspace
+        self.seed = seed
+
+
+def _workspace_target(rng, room):
+    """Workspace sizes spread from short (many questions per token) to the whole context."""
+    high = max(300, room)
+    roll = rng.random()
+    if roll < 0.3:
+        return rng.randint(min(300, high), max(300, min(high, 2500)))
+    if roll < 0.6:
+        return rng.randint(min(300, high), high)
+    return rng.randint(max(300, int(high * 0.6)), high)
+
+
+def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False):
+    def count(path, content):
+        return len(tokenizer.encode(render_file_block(path, content)))
+    real_files = corpus.workspace_file if (corpus is not None and len(corpus) > 0) else None
+    workspace = generate_workspace(rng, split, target_tokens, count, real_files, real_file_share if real_files else 0.0)
+    question_count = max(3, min(48, target_tokens // 250))
+    # The families that need two hops (find the definition, then its file header or enclosing
+    # function) are learned far more slowly than plain value lookups, so they are asked more often.
+    questions = pick_questions(rng, workspace, question_count, family_weights=TRAINING_FAMILY_WEIGHTS,
+                               one_path_answer_per_file=True)
+    if product_style:
+        style = RenderStyle()
+    else:
+        style = RenderStyle(preamble=rng.choice(PREAMBLES), blank_line_between_files=rng.random() < 0.7)
+    blocks = render_workspace_blocks(workspace.files, style)
+    return encode_chat(tokenizer, blocks, [(question, answer) for _fact, question, answer in questions])
+
+
+def build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes):
+    while len(ids) < seq_len:
+        found = corpus.random_text(rng) if corpus is not None and len(corpus) else None
+        if found is None:
+            break
+        _relative, text = found
+        piece = [tokenizer.bos_id] + tokenizer.encode(text)
+        ids.extend(piece)
+        classes.extend([LOSS_NONE] + [LOSS_CONTEXT] * (len(piece) - 1))
+
+
+def build_sequence(rng, tokenizer, corpus, settings):
+    seq_len = settings.seq_len
+    ids, classes = [], []
+    if corpus is not None and len(corpus) and rng.random() < settings.code_share:
+        build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes)
+    else:
+        failures = 0
+        while seq_len - len(ids) >= settings.min_workspace + 400 and failures < 3:
+            room = seq_len - len(ids)
+            # Room for the questions (about 18% of the workspace) and the last file's overshoot.
+            target = _workspace_target(rng, int((room - 400) / 1.3))
+            chat_ids, chat_classes = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share)
+            if len(chat_ids) > room:
+                failures += 1
+                continue
+            ids.extend(chat_ids)
+            classes.extend(chat_classes)
+        if len(ids) < seq_len:
+            build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes)
+    ids = (ids + [tokenizer.bos_id] * seq_len)[:seq_len]
+    classes = (classes + [LOSS_NONE] * seq_len)[:seq_len]
+    return np.asarray(ids, dtype=np.int32), np.asarray(classes, dtype=np.int8)
+
+
+def _worker(worker_index, worker_count, settings, tokenizer, corpus, queue):
+    rng = random.Random("%d/%d/%d" % (settings.seed, worker_index, worker_count))
+    while True:
+        queue.put(build_sequence(rng, tokenizer, corpus, settings))
+
+
+class SequenceStream:
+    """Batches [batch, seq_len] of token ids and loss classes from worker processes."""
+
+    def __init__(self, tokenizer, corpus, settings, workers):
+        self.tokenizer = tokenizer
+        self.corpus = corpus
+        self.settings = settings
+        self.workers = workers
+        self.next_worker = 0
+        if workers == 0:
+            self.rng = random.Random("%d/inline" % settings.seed)
+            return
+        context = multiprocessing.get_context("fork")
+        self.queues = [context.Queue(maxsize=8) for _ in range(workers)]
+        self.processes = [context.Process(target=_worker, args=(index, workers, settings, tokenizer, corpus, queue), daemon=True)
+                          for index, queue in enumerate(self.queues)]
+        for process in self.processes:
+            process.start()
+
+    def next_sequence(self):
+        if self.workers == 0:
+            return build_sequence(self.rng, self.tokenizer, self.corpus, self.settings)
+        item = self.queues[self.next_worker].get()
+        self.next_worker = (self.next_worker + 1) % self.workers
+        return item
+
+    def next_batch(self, batch_size):
+        items = [self.next_sequence() for _ in range(batch_size)]
+        return np.stack([item[0] for item in items]), np.stack([item[1] for item in items])
+
+    def close(self):
+        if self.workers:
+            for process in self.processes:
+                process.terminate()
+            for process in self.processes:
+                process.join(timeout=5)

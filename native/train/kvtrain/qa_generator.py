@@ -1,0 +1,468 @@
+"""Workspace-QA examples: generated multi-file workspaces with planted facts, and questions whose
+answers are exact strings of the workspace. Deterministic by (split, seed).
+
+Facts and question families:
+  const_value      the value of a constant                     -> the value
+  config_default   a config file's default for a key           -> the value
+  function_file    which file defines a function               -> the file's path
+  function_params  a function's parameters                     -> the parameter list as written
+  error_file       which file an error message comes from      -> the file's path
+  error_function   which function raises an error message      -> the function's name
+Identifiers, keys, messages, paths and values are drawn so that each belongs to its split by a hash
+of its text (word_pools.split_of_text): TRAIN and EVAL share no identifier, value or path, while
+both are built from the same words, so every token of an evaluation answer was seen in training.
+"""
+import random
+
+from .chat_format import language_of
+from .word_pools import all_verbs, all_words, split_of_text
+
+FAMILIES = ["const_value", "config_default", "function_file", "function_params", "error_file", "error_function"]
+
+QUESTION_TEMPLATES = {
+    "const_value": ["What is the value of {name}?", "What is {name} set to?",
+                    "Which value does the constant {name} have?", "What does {name} equal?"],
+    "config_default": ["What is the default value of {key} in {path}?", "What is the default {key} in {path}?",
+                       "In {path}, what is {key} set to by default?"],
+    "function_file": ["Which file defines the function {name}?", "Where is {name} defined?",
+                      "In which file is the function {name} implemented?"],
+    "function_params": ["What parameters does {name} take?", "What are the parameters of {name}?",
+                        "Which arguments does the function {name} accept?"],
+    "error_file": ["Which file contains the error message \"{message}\"?",
+                   "Where does the error \"{message}\" come from?",
+                   "Which file raises \"{message}\"?"],
+    "error_function": ["Which function raises the error \"{message}\"?",
+                       "What function produces the error message \"{message}\"?"],
+}
+
+ANSWER_TEMPLATES = {
+    "const_value": "{name} is {literal}.",
+    "config_default": "The default {key} is {literal}.",
+    "function_file": "{name} is defined in {path}.",
+    "function_params": "{name} takes ({params}).",
+    "error_file": "It is raised by {function} in {path}.",
+    "error_function": "It is raised by {function} in {path}.",
+}
+
+CONSTANT_SUFFIXES = ["LIMIT", "TIMEOUT", "COUNT", "SIZE", "PORT", "MODE", "NAME", "PREFIX", "RATIO", "MAX",
+                     "MIN", "DELAY", "INTERVAL", "URL", "PATH", "KEY", "LEVEL", "THRESHOLD", "VERSION", "ID"]
+PARAMETER_TYPES = ["number", "string", "boolean"]
+TOP_FOLDERS = ["src", "lib", "app", "pkg", "internal", "core", "services", "modules"]
+
+
+def camel(words):
+    return words[0] + "".join(word.capitalize() for word in words[1:])
+
+
+def pascal(words):
+    return "".join(word.capitalize() for word in words)
+
+
+def snake(words):
+    return "_".join(words)
+
+
+def screaming(words):
+    return "_".join(word.upper() for word in words)
+
+
+class Namer:
+    """Names unique in one workspace, each belonging to the namer's split."""
+
+    def __init__(self, rng, split):
+        self.rng = rng
+        self.split = split
+        self.nouns = all_words()
+        self.verbs = all_verbs()
+        self.used = set()
+
+    def _unique(self, make):
+        for _ in range(1000):
+            value = make()
+            key = value if isinstance(value, str) else "_".join(value)
+            if value not in self.used and split_of_text(key) == self.split:
+                self.used.add(value)
+                return value
+        raise RuntimeError("ran out of unique names")
+
+    def in_split(self, text):
+        return split_of_text(text) == self.split
+
+    def noun_words(self, low, high):
+        return [self.rng.choice(self.nouns) for _ in range(self.rng.randint(low, high))]
+
+    def function_words(self):
+        return self._unique(lambda: tuple([self.rng.choice(self.verbs)] + self.noun_words(1, 2)))
+
+    def constant_words(self):
+        return self._unique(lambda: tuple(self.noun_words(1, 2) + [self.rng.choice(CONSTANT_SUFFIXES).lower()]))
+
+    def key_words(self):
+        return self._unique(lambda: tuple(self.noun_words(1, 2) + [self.rng.choice(
+            ["limit", "timeout", "enabled", "size", "port", "mode", "name", "level", "retries", "interval", "url", "dir"])]))
+
+    def parameter_names(self, count):
+        names = []
+        while len(names) < count:
+            words = tuple(self.noun_words(1, 2))
+            if words not in names and self.in_split("_".join(words)):
+                names.append(words)
+        return names
+
+    def message(self):
+        templates = ["{a} {b} not found", "failed to {v} {a} {b}", "invalid {a} {b}", "{a} {b} quota exceeded",
+                     "cannot {v} {a} while {b} is locked", "unexpected {a} in {b} header", "{a} {b} checksum mismatch",
+                     "{a} {b} is already registered", "timed out waiting for {a} {b}", "missing {a} for {b}"]
+
+        def make():
+            text = self.rng.choice(templates).format(a=self.rng.choice(self.nouns), b=self.rng.choice(self.nouns),
+                                                     v=self.rng.choice(self.verbs))
+            return text[0].upper() + text[1:]
+        return self._unique(make)
+
+    def path_folder(self):
+        depth = self.rng.randint(1, 2)
+        return "/".join([self.rng.choice(TOP_FOLDERS)] + [self.rng.choice(self.nouns) for _ in range(depth)])
+
+    def value(self, kind):
+        """A planted value of this split: (literal as written in code, the exact answer string)."""
+        for attempt in range(1000):
+            if attempt >= 100:
+                kind = "int"  # the small value ranges of one split can run out in a large workspace
+            if kind == "int":
+                text = str(self.rng.choice([self.rng.randint(2, 99), self.rng.randint(100, 9999), self.rng.randint(10000, 99999)])
+                           if attempt < 100 else self.rng.randint(10000, 999999))
+                literal = text
+            elif kind == "float":
+                text = "%d.%d" % (self.rng.randint(0, 9), self.rng.randint(1, 99))
+                literal = text
+            else:
+                shape = self.rng.randint(0, 4)
+                a, b = self.rng.choice(self.nouns), self.rng.choice(self.nouns)
+                if shape == 0:
+                    text = "%s-%s-%d" % (a, b, self.rng.randint(1, 99))
+                elif shape == 1:
+                    text = "https://%s.%s.example.com/v%d" % (a, b, self.rng.randint(1, 9))
+                elif shape == 2:
+                    text = "/var/lib/%s/%s" % (a, b)
+                elif shape == 3:
+                    text = "%s_%s" % (a, b)
+                else:
+                    text = "%d.%d.%d" % (self.rng.randint(0, 19), self.rng.randint(0, 40), self.rng.randint(0, 99))
+                literal = '"%s"' % text
+            if split_of_text(text) == self.split and text not in self.used:
+                self.used.add(text)
+                return literal, text
+        raise RuntimeError("ran out of values")
+
+
+class Function:
+    def __init__(self, words, parameters, message=None):
+        self.words = words
+        self.parameters = parameters  # [(name words, type)]
+        self.message = message
+        self.name = None
+        self.params_text = None
+
+
+# --- language renderers -------------------------------------------------------------------------
+
+def _pick_other_calls(rng, known_functions, count):
+    return [rng.choice(known_functions) for _ in range(count)] if known_functions else []
+
+
+def _typescript_file(rng, namer, constants, functions, known_functions):
+    lines = []
+    if known_functions:
+        lines.append('import { %s } from "./%s";' % (camel(rng.choice(known_functions).words), rng.choice(namer.nouns)))
+        lines.append("")
+    for words, (literal, _value) in constants:
+        lines.append("export const %s = %s;" % (screaming(words), literal))
+    lines.append("")
+    for function in functions:
+        function.name = camel(function.words)
+        ts_types = {"number": "number", "string": "string", "boolean": "boolean"}
+        function.params_text = ", ".join("%s: %s" % (camel(p), ts_types[t]) for p, t in function.parameters)
+        lines.append("export function %s(%s): %s {" % (function.name, function.params_text, rng.choice(["number", "string", "boolean", "void"])))
+        first = camel(function.parameters[0][0])
+        lines.append("    const %s = %s;" % (camel(namer.noun_words(1, 2)), first))
+        if function.message:
+            lines.append("    if (!%s) {" % first)
+            lines.append('        throw new Error("%s");' % function.message)
+            lines.append("    }")
+        for other in _pick_other_calls(rng, known_functions, rng.randint(0, 2)):
+            lines.append("    %s(%s);" % (camel(other.words), first))
+        lines.append("    return %s;" % first)
+        lines.append("}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _python_file(rng, namer, constants, functions, known_functions):
+    lines = ['"""%s %s helpers."""' % (rng.choice(namer.nouns).capitalize(), rng.choice(namer.nouns)), "import os", ""]
+    if known_functions:
+        lines.insert(2, "from .%s import %s" % (rng.choice(namer.nouns), snake(rng.choice(known_functions).words)))
+    for words, (literal, _value) in constants:
+        lines.append("%s = %s" % (screaming(words), literal))
+    lines.append("")
+    for function in functions:
+        function.name = snake(function.words)
+        py_types = {"number": "int", "string": "str", "boolean": "bool"}
+        typed = rng.random() < 0.5
+        function.params_text = ", ".join(
+            ("%s: %s" % (snake(p), py_types[t])) if typed else snake(p) for p, t in function.parameters)
+        lines.append("")
+        lines.append("def %s(%s):" % (function.name, function.params_text))
+        first = snake(function.parameters[0][0])
+        if function.message:
+            lines.append("    if not %s:" % first)
+            lines.append('        raise ValueError("%s")' % function.message)
+        for other in _pick_other_calls(rng, known_functions, rng.randint(0, 2)):
+            lines.append("    %s(%s)" % (snake(other.words), first))
+        lines.append("    %s = os.environ.get(\"%s\", %s)" % (snake(namer.noun_words(1, 1)), screaming(namer.noun_words(1, 2)), first))
+        lines.append("    return %s" % first)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _go_file(rng, namer, constants, functions, known_functions):
+    package = rng.choice(namer.nouns)
+    lines = ["package %s" % package, "", 'import (', '\t"errors"', '\t"fmt"', ')', ""]
+    for words, (literal, _value) in constants:
+        lines.append("const %s = %s" % (pascal(words), literal))
+    lines.append("")
+    for function in functions:
+        function.name = pascal(function.words)
+        go_types = {"number": "int", "string": "string", "boolean": "bool"}
+        function.params_text = ", ".join("%s %s" % (camel(p), go_types[t]) for p, t in function.parameters)
+        lines.append("func %s(%s) error {" % (function.name, function.params_text))
+        first = camel(function.parameters[0][0])
+        if function.message:
+            lines.append('\tif fmt.Sprint(%s) == "" {' % first)
+            lines.append('\t\treturn errors.New("%s")' % function.message)
+            lines.append("\t}")
+        for other in _pick_other_calls(rng, known_functions, rng.randint(0, 2)):
+            lines.append("\t_ = %s(%s)" % (pascal(other.words), first))
+        lines.append("\treturn nil")
+        lines.append("}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _c_file(rng, namer, constants, functions, known_functions):
+    guard = screaming(namer.noun_words(1, 2)) + "_H"
+    lines = ["#include <stdio.h>", "#include <string.h>", "", "/* %s */" % guard.lower(), ""]
+    for words, (literal, _value) in constants:
+        lines.append("#define %s %s" % (screaming(words), literal))
+    lines.append("")
+    for function in functions:
+        function.name = snake(function.words)
+        c_types = {"number": "int", "string": "const char *", "boolean": "int"}
+        function.params_text = ", ".join(
+            ("%s%s" % (c_types[t], snake(p))) if t == "string" else "%s %s" % (c_types[t], snake(p))
+            for p, t in function.parameters)
+        lines.append("int %s(%s)" % (function.name, function.params_text))
+        lines.append("{")
+        first = snake(function.parameters[0][0])
+        if function.message:
+            lines.append("    if (!%s) {" % first)
+            lines.append('        fprintf(stderr, "%s\\n");' % function.message)
+            lines.append("        return -1;")
+            lines.append("    }")
+        for other in _pick_other_calls(rng, known_functions, rng.randint(0, 2)):
+            lines.append("    %s(%s);" % (snake(other.words), first))
+        lines.append("    return 0;")
+        lines.append("}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _rust_file(rng, namer, constants, functions, known_functions):
+    lines = ["use std::collections::HashMap;", ""]
+    for words, (literal, _value) in constants:
+        kind = "&str" if literal.startswith('"') else ("f64" if "." in literal else "u32")
+        lines.append("pub const %s: %s = %s;" % (screaming(words), kind, literal))
+    lines.append("")
+    for function in functions:
+        function.name = snake(function.words)
+        rust_types = {"number": "u32", "string": "&str", "boolean": "bool"}
+        function.params_text = ", ".join("%s: %s" % (snake(p), rust_types[t]) for p, t in function.parameters)
+        lines.append("pub fn %s(%s) -> Result<(), String> {" % (function.name, function.params_text))
+        lines.append("    let mut %s: HashMap<String, u32> = HashMap::new();" % snake(namer.noun_words(1, 1)))
+        if function.message:
+            lines.append("    if %s.is_empty() {" % snake(namer.noun_words(1, 1)))
+            lines.append('        return Err("%s".to_string());' % function.message)
+            lines.append("    }")
+        for other in _pick_other_calls(rng, known_functions, rng.randint(0, 1)):
+            lines.append("    %s(%s)?;" % (snake(other.words), snake(function.parameters[0][0])))
+        lines.append("    Ok(())")
+        lines.append("}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+SOURCE_LANGUAGES = [("ts", _typescript_file), ("py", _python_file), ("go", _go_file), ("c", _c_file), ("rs", _rust_file)]
+
+
+def _config_file(rng, namer, entries, extension):
+    """entries: [(key words, (literal, value))]; returns the text; keys rendered per format."""
+    lines = []
+    if extension == "json":
+        lines.append("{")
+        for index, (words, (literal, _value)) in enumerate(entries):
+            comma = "," if index < len(entries) - 1 else ""
+            lines.append('    "%s": %s%s' % (camel(words), literal, comma))
+        lines.append("}")
+    elif extension == "yaml":
+        lines.append("# %s settings" % rng.choice(namer.nouns))
+        for words, (literal, _value) in entries:
+            lines.append("%s: %s" % (snake(words), literal))
+    elif extension == "toml":
+        lines.append("[%s]" % rng.choice(namer.nouns))
+        for words, (literal, _value) in entries:
+            lines.append("%s = %s" % (snake(words), literal))
+    else:  # env
+        for words, (literal, value) in entries:
+            lines.append("%s=%s" % (screaming(words), value))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def config_key_text(words, extension):
+    return {"json": camel, "yaml": snake, "toml": snake, "env": screaming}[extension](list(words))
+
+
+def _markdown_file(rng, namer, mentioned):
+    title = " ".join(word.capitalize() for word in namer.noun_words(2, 3))
+    lines = ["# %s" % title, ""]
+    for _ in range(rng.randint(2, 5)):
+        words = namer.noun_words(6, 14)
+        sentence = " ".join(words)
+        if mentioned and rng.random() < 0.6:
+            sentence += " with `%s`" % rng.choice(mentioned)
+        lines.append(sentence[0].upper() + sentence[1:] + ".")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# --- workspaces ---------------------------------------------------------------------------------
+
+class Workspace:
+    def __init__(self, files, facts):
+        self.files = files  # [(path, content)]
+        self.facts = facts  # [dict]
+
+
+def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=None, real_code_share=0.0):
+    """Files are added until count_tokens(path, content) summed reaches target_tokens."""
+    namer = Namer(rng, split)
+    files, facts, known_functions, mentioned = [], [], [], []
+    used_paths = set()
+    total = 0
+    while total < target_tokens:
+        roll = rng.random()
+        if real_code_files is not None and roll < real_code_share:
+            path, content = real_code_files(rng, min(1500, max(200, target_tokens - total)))
+            if path in used_paths:
+                continue
+        elif roll < real_code_share + (1 - real_code_share) * 0.62:
+            extension, renderer = rng.choice(SOURCE_LANGUAGES)
+            constants = [(namer.constant_words(), namer.value(rng.choice(["int", "int", "float", "str"])))
+                         for _ in range(rng.randint(1, 4))]
+            functions = []
+            for _ in range(rng.randint(1, 3)):
+                parameters = [(p, rng.choice(PARAMETER_TYPES)) for p in namer.parameter_names(rng.randint(1, 3))]
+                functions.append(Function(namer.function_words(), parameters,
+                                          namer.message() if rng.random() < 0.6 else None))
+            content = renderer(rng, namer, constants, functions, known_functions)
+            base = {"ts": camel, "py": snake, "go": snake, "c": snake, "rs": snake}[extension](namer.noun_words(1, 2))
+            path = "%s/%s.%s" % (namer.path_folder(), base, extension)
+            if path in used_paths or not namer.in_split(path):
+                continue
+            for words, (literal, value) in constants:
+                name = {"ts": screaming, "py": screaming, "go": pascal, "c": screaming, "rs": screaming}[extension](list(words))
+                facts.append({"family": "const_value", "name": name, "literal": literal, "expected": value, "path": path})
+            for function in functions:
+                facts.append({"family": "function_file", "name": function.name, "path": path, "expected": path})
+                facts.append({"family": "function_params", "name": function.name, "params": function.params_text,
+                              "path": path, "expected": function.params_text})
+                if function.message:
+                    for family in ("error_file", "error_function"):
+                        facts.append({"family": family, "message": function.message, "function": function.name,
+                                      "path": path, "expected": path if family == "error_file" else function.name})
+                mentioned.append(function.name)
+            known_functions.extend(functions)
+        elif roll < real_code_share + (1 - real_code_share) * 0.85:
+            extension = rng.choice(["json", "yaml", "toml", "env"])
+            entries = [(namer.key_words(), namer.value(rng.choice(["int", "int", "float", "str"])))
+                       for _ in range(rng.randint(2, 6))]
+            folder = rng.choice(["config", "settings", "deploy", "conf"])
+            if extension == "env":
+                path = ".env.%s" % rng.choice(namer.nouns)
+            else:
+                path = "%s/%s.%s" % (folder, rng.choice(namer.nouns), extension)
+            if path in used_paths or not namer.in_split(path):
+                continue
+            content = _config_file(rng, namer, entries, extension)
+            for words, (literal, value) in entries:
+                key = config_key_text(words, extension)
+                shown = value if extension == "env" else literal
+                facts.append({"family": "config_default", "key": key, "literal": shown, "expected": value, "path": path})
+                mentioned.append(key)
+        else:
+            path = "docs/%s.md" % "-".join(namer.noun_words(1, 2))
+            if path in used_paths:
+                continue
+            content = _markdown_file(rng, namer, mentioned)
+        used_paths.add(path)
+        files.append((path, content))
+        total += count_tokens(path, content)
+    order = list(range(len(files)))
+    rng.shuffle(order)
+    return Workspace([files[index] for index in order], facts)
+
+
+def make_question(rng, fact):
+    family = fact["family"]
+    question = rng.choice(QUESTION_TEMPLATES[family]).format(**fact)
+    answer = ANSWER_TEMPLATES[family].format(**fact)
+    if fact["expected"] not in answer:
+        raise AssertionError("answer %r lacks %r" % (answer, fact["expected"]))
+    return question, answer
+
+
+PATH_ANSWER_FAMILIES = ("function_file", "error_file", "error_function")
+
+
+def pick_questions(rng, workspace, count, families=None, family_weights=None, one_path_answer_per_file=False):
+    """Up to `count` questions on distinct facts, families drawn evenly (or by family_weights).
+
+    one_path_answer_per_file: in a chat of several questions, an answer that names a file's path
+    would give the path away to later questions about the same file; training chats therefore ask
+    at most one such question per file (evaluation asks one question per chat anyway)."""
+    used_paths = set()
+    by_family = {}
+    for fact in workspace.facts:
+        if families is None or fact["family"] in families:
+            by_family.setdefault(fact["family"], []).append(fact)
+    for facts in by_family.values():
+        rng.shuffle(facts)
+    chosen = []
+    names = sorted(by_family)
+    while len(chosen) < count and any(by_family.values()):
+        available = [name for name in names if by_family[name]]
+        if family_weights:
+            family = rng.choices(available, weights=[family_weights.get(name, 1.0) for name in available])[0]
+        else:
+            family = rng.choice(available)
+        fact = by_family[family].pop()
+        if one_path_answer_per_file and fact["family"] in PATH_ANSWER_FAMILIES:
+            if fact["path"] in used_paths:
+                continue
+            used_paths.add(fact["path"])
+        chosen.append(fact)
+    return [(fact,) + make_question(rng, fact) for fact in chosen]
+
+
+def file_language(path):
+    return language_of(path)

@@ -1,0 +1,265 @@
+"""Trains one model from scratch, exports it to GGUF and evaluates the exported weights.
+
+    python3 -m kvtrain.train --model small --steps 2400 --out OUT/small [--fast]
+
+Everything runs on one plain path (torch 1.13 on CPU in CI, torch 2.x on the GPU); --fast turns on
+torch-2-only speedups (fused attention, bf16 autocast, fused AdamW) where they exist.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .chat_format import LOSS_ANSWER, LOSS_CONTEXT
+from .code_corpus import DEFAULT_CODE_ROOTS, CodeCorpus
+from .data_stream import SequenceStream, StreamSettings
+from .evaluate import evaluate_set, generate_eval_set
+from .gguf_io import QUANT_PLANS, export_gguf, load_gguf
+from .model import CONFIGS, LlamaModel, ModelConfig
+from .tokenizer import shared_tokenizer
+
+DEFAULTS = {
+    # batch, learning rate, evaluation sets, data workers
+    "tiny": dict(batch=16, lr=3e-3, eval_sizes="2k", workers=12),
+    "small": dict(batch=4, lr=2e-3, eval_sizes="2k,8k,16k", workers=12),
+    "ci": dict(batch=2, lr=3e-3, eval_sizes="", workers=0),
+}
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=sorted(CONFIGS), required=True)
+    parser.add_argument("--steps", type=int, required=True, help="optimizer steps (sets the learning-rate schedule)")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop early after this much training time")
+    parser.add_argument("--out", required=True, help="output folder (GGUF, loss log, evaluation)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--seq-len", type=int, help="training context (default: the model's)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--fast", action="store_true", help="torch 2 speedups: SDPA attention, bf16 autocast, fused AdamW")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model (torch 2 only)")
+    parser.add_argument("--code-roots", default=",".join(DEFAULT_CODE_ROOTS))
+    parser.add_argument("--code-file-limit", type=int, default=None)
+    parser.add_argument("--context-loss-weight", type=float, default=0.2)
+    parser.add_argument("--context-sample-rate", type=float, default=0.1,
+                        help="share of workspace/code positions whose next-token loss is computed")
+    parser.add_argument("--eval-sizes", help="comma list of 2k,8k,16k ('' for none)")
+    parser.add_argument("--eval-workspaces", type=int, default=12)
+    parser.add_argument("--quant", help="quantization plan (default: the model's)")
+    parser.add_argument("--eval-float", action="store_true",
+                        help="also evaluate the unquantized model on the first evaluation set")
+    parser.add_argument("--log-every", type=int, default=25)
+    arguments = parser.parse_args(argv)
+    for key, value in DEFAULTS[arguments.model].items():
+        if getattr(arguments, key) is None:
+            setattr(arguments, key, value)
+    return arguments
+
+
+def learning_rate(step, total, peak, time_progress=0.0):
+    """Warmup, then cosine decay to 10%; time_progress (share of --max-minutes used) can only advance
+    the decay, so a run stopped by time still ends annealed."""
+    warmup = max(1, min(200, total // 20))
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, max((step - warmup) / max(1, total - warmup), time_progress))
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def make_optimizer(model, lr, fast):
+    decay = [p for name, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for name, p in model.named_parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}]
+    if fast:
+        try:
+            return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), fused=True)
+        except (TypeError, RuntimeError):
+            pass
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+
+
+def training_loss(model, hidden_model, tokens, classes, context_rate, context_weight, generator):
+    """Next-token loss on every answer token plus a random sample of workspace/code tokens."""
+    inputs, targets, target_classes = tokens[:, :-1], tokens[:, 1:], classes[:, 1:]
+    hidden = hidden_model(inputs)
+    flat_hidden = hidden.reshape(-1, hidden.shape[-1])
+    flat_targets = targets.reshape(-1)
+    flat_classes = target_classes.reshape(-1)
+    answer_index = torch.nonzero(flat_classes == LOSS_ANSWER).squeeze(1)
+    sampled = torch.rand(flat_classes.shape, generator=generator, device="cpu").to(flat_classes.device) < context_rate
+    context_index = torch.nonzero((flat_classes == LOSS_CONTEXT) & sampled).squeeze(1)
+    stats = {}
+    loss = flat_hidden.sum() * 0.0
+    if answer_index.numel():
+        logits = model.logits_at(flat_hidden.index_select(0, answer_index)).float()
+        answer_targets = flat_targets.index_select(0, answer_index)
+        answer_loss = F.cross_entropy(logits, answer_targets)
+        loss = loss + answer_loss
+        stats["answer_loss"] = float(answer_loss.detach())
+        stats["answer_accuracy"] = float((logits.argmax(-1) == answer_targets).float().mean())
+    if context_index.numel():
+        logits = model.logits_at(flat_hidden.index_select(0, context_index)).float()
+        context_loss = F.cross_entropy(logits, flat_targets.index_select(0, context_index))
+        loss = loss + context_weight * context_loss
+        stats["context_loss"] = float(context_loss.detach())
+    return loss, stats
+
+
+def plot_losses(history, path, title):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    steps = [entry["step"] for entry in history]
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for key, label in (("answer_loss", "answer tokens"), ("context_loss", "workspace/code tokens")):
+        values = [entry.get(key) for entry in history]
+        if any(value is not None for value in values):
+            axis.plot(steps, [np.nan if value is None else value for value in values], label=label)
+    axis.set_xlabel("step")
+    axis.set_ylabel("cross-entropy")
+    axis.set_yscale("log")
+    axis.set_title(title)
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return True
+
+
+def main(argv=None):
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    os.makedirs(arguments.out, exist_ok=True)
+    log_file = open(os.path.join(arguments.out, "%s-log.txt" % arguments.model), "a")
+
+    def log(message):
+        line = "[%s %7.1fs] %s" % (arguments.model, time.time() - started, message)
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    started = time.time()
+    random.seed(arguments.seed)
+    torch.manual_seed(arguments.seed)
+    device = torch.device(arguments.device)
+    tokenizer = shared_tokenizer()
+    config = ModelConfig.named(arguments.model, tokenizer.vocab_size)
+    seq_len = arguments.seq_len or config.n_ctx
+    corpus = CodeCorpus([root for root in arguments.code_roots.split(",") if root], tokenizer, arguments.code_file_limit)
+    log("torch %s, device %s, %d code files, tokenizer ready" % (torch.__version__, device, len(corpus)))
+    settings = StreamSettings(seq_len=seq_len + 1, seed=arguments.seed)
+    stream = SequenceStream(tokenizer, corpus, settings, arguments.workers)
+
+    model = LlamaModel(config, fast_attention=arguments.fast).to(device)
+    log("model %s: %d parameters, config %s" % (arguments.model, model.parameter_count(), json.dumps(config.to_dict())))
+    hidden_model = model.hidden
+    if arguments.compile and hasattr(torch, "compile"):
+        hidden_model = torch.compile(model.hidden)
+    optimizer = make_optimizer(model, arguments.lr, arguments.fast)
+    use_autocast = arguments.fast and device.type == "cuda"
+    generator = torch.Generator().manual_seed(arguments.seed)
+    history = []
+    tokens_seen = 0
+    train_started = time.time()
+    window_started, window_tokens, window_stats = time.time(), 0, []
+    step = 0
+    try:
+        for step in range(arguments.steps):
+            time_progress = ((time.time() - train_started) / (arguments.max_minutes * 60)) if arguments.max_minutes else 0.0
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, arguments.steps, arguments.lr, time_progress)
+            batch_tokens, batch_classes = stream.next_batch(arguments.batch)
+            tokens = torch.from_numpy(batch_tokens.astype(np.int64)).to(device, non_blocking=True)
+            classes = torch.from_numpy(batch_classes).to(device, non_blocking=True)
+            if use_autocast:
+                with torch.autocast("cuda", dtype=torch.bfloat16):
+                    loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
+                                                arguments.context_loss_weight, generator)
+            else:
+                loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
+                                            arguments.context_loss_weight, generator)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            tokens_seen += tokens.numel()
+            window_tokens += tokens.numel()
+            window_stats.append(stats)
+            if (step + 1) % arguments.log_every == 0 or step == arguments.steps - 1:
+                elapsed = time.time() - window_started
+                entry = {"step": step + 1, "tokens": tokens_seen, "lr": optimizer.param_groups[0]["lr"],
+                         "tokens_per_second": window_tokens / max(elapsed, 1e-9)}
+                for key in ("answer_loss", "context_loss", "answer_accuracy"):
+                    values = [s[key] for s in window_stats if key in s]
+                    if values:
+                        entry[key] = sum(values) / len(values)
+                history.append(entry)
+                log("step %d/%d answer_loss %.4f answer_acc %.3f context_loss %.3f lr %.2e %.0f tok/s" % (
+                    step + 1, arguments.steps, entry.get("answer_loss", float("nan")), entry.get("answer_accuracy", float("nan")),
+                    entry.get("context_loss", float("nan")), entry["lr"], entry["tokens_per_second"]))
+                window_started, window_tokens, window_stats = time.time(), 0, []
+            if time_progress >= 1.0:
+                log("stopping at step %d: --max-minutes reached" % (step + 1))
+                break
+    finally:
+        stream.close()
+    steps_done = history[-1]["step"] if history else step + 1
+    training_seconds = time.time() - train_started
+    log("trained %d steps, %d tokens in %.0f s" % (steps_done, tokens_seen, training_seconds))
+
+    gguf_path = os.path.join(arguments.out, "%s.gguf" % arguments.model)
+    plan = arguments.quant or (arguments.model if arguments.model in QUANT_PLANS else "f32")
+    model_cpu = model.to("cpu").float()
+    export_gguf(model_cpu, tokenizer, gguf_path, "kv-distill-%s" % arguments.model, plan,
+                "kv-distill reference model '%s', trained from scratch on generated workspace QA and code" % arguments.model)
+    log("exported %s (%d bytes, plan %s)" % (gguf_path, os.path.getsize(gguf_path), plan))
+
+    summary = {"model": arguments.model, "config": config.to_dict(), "parameters": model_cpu.parameter_count(),
+               "steps": steps_done, "batch": arguments.batch, "seq_len": seq_len, "tokens": tokens_seen,
+               "training_seconds": training_seconds, "lr": arguments.lr, "seed": arguments.seed,
+               "quant_plan": plan, "gguf_bytes": os.path.getsize(gguf_path), "torch": torch.__version__,
+               "device": str(device), "device_name": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu",
+               "command": " ".join(sys.argv), "history": history, "evaluation": {}}
+    summary_path = os.path.join(arguments.out, "%s-summary.json" % arguments.model)
+
+    def write_summary():
+        with open(summary_path, "w") as handle:
+            json.dump(summary, handle, indent=1)
+    # Written before the (slow) evaluation too, so that a run cut short still reports its training.
+    write_summary()
+    plot_losses(history, os.path.join(arguments.out, "%s-loss.png" % arguments.model), "kv-distill-%s training loss" % arguments.model)
+    if arguments.eval_sizes and arguments.eval_float:
+        size_name = arguments.eval_sizes.split(",")[0]
+        workspaces = generate_eval_set(tokenizer, size_name, arguments.eval_workspaces)
+        float_model = model_cpu.to(device)
+        summary["evaluation_float"] = {size_name: evaluate_set(float_model, tokenizer, workspaces, device,
+                                                               log=lambda m: log("%s float %s" % (size_name, m)))}
+        model_cpu = float_model.to("cpu")
+    if arguments.eval_sizes:
+        exported = load_gguf(gguf_path, fast_attention=arguments.fast).to(device)
+        for size_name in arguments.eval_sizes.split(","):
+            workspaces = generate_eval_set(tokenizer, size_name, arguments.eval_workspaces)
+            eval_started = time.time()
+            result = evaluate_set(exported, tokenizer, workspaces, device, log=lambda m: log("%s %s" % (size_name, m)))
+            result["seconds"] = time.time() - eval_started
+            summary["evaluation"][size_name] = result
+            write_summary()
+    write_summary()
+    log("done in %.0f s" % (time.time() - started))
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+// The Python training pipeline (native/train) against llama.cpp: a few training steps on CPU, the
+// GGUF export, tokenization parity and logit parity, and the committed reference models' answers.
+import {strict as assert} from "node:assert";
+import {execFileSync, spawnSync} from "node:child_process";
+import {existsSync, mkdtempSync, readFileSync, rmSync} from "node:fs";
+import {tmpdir} from "node:os";
+import path from "node:path";
+import {after, before, describe, it} from "node:test";
+import {loadNodeLlamaCpp} from "../../src/engine/llamaBinding";
+
+const repositoryRoot = path.resolve(__dirname, "..", "..", "..");
+const trainFolder = path.join(repositoryRoot, "native", "train");
+
+type CheckFile = {
+    gguf: string;
+    f32Gguf: string;
+    tokenization: {text: string; parseSpecial: boolean; ids: number[]}[];
+    logits: {tokens: number[]; positions: number[]; values: number[][]};
+    qa: {tokens: number[]; question: string; expected: string; torchAnswer: string}[];
+};
+
+/** The first python3 that has torch, numpy and yaml (CI: Debian's python3-torch). */
+function findPython(): string {
+    const candidates = ["python3", "/usr/bin/python3"];
+    for (const candidate of candidates) {
+        const probe = spawnSync(candidate, ["-c", "import torch, numpy, yaml"], {encoding: "utf8"});
+        if (probe.status === 0)
+            return candidate;
+    }
+    throw new Error("No python3 with torch, numpy and yaml was found (tried " + candidates.join(", ") + "). " +
+        "Install Debian's packages: apt-get install python3-torch python3-numpy python3-yaml");
+}
+
+function runPipelineCheck(python: string, outFolder: string, extraArguments: string[]): CheckFile {
+    execFileSync(python, ["-m", "kvtrain.pipeline_check", "--out", outFolder, ...extraArguments],
+        {cwd: trainFolder, stdio: ["ignore", "inherit", "inherit"], timeout: 15 * 60_000});
+    return JSON.parse(readFileSync(path.join(outFolder, "check.json"), "utf8")) as CheckFile;
+}
+
+type Llama = Awaited<ReturnType<Awaited<ReturnType<typeof loadNodeLlamaCpp>>["getLlama"]>>;
+type LlamaModel = Awaited<ReturnType<Llama["loadModel"]>>;
+type Token = Parameters<LlamaModel["detokenize"]>[0][number];
+
+// node-llama-cpp brands token ids; the ids here come from the Python tokenizer's JSON.
+function asTokens(ids: number[]): Token[] {
+    return ids as unknown as Token[];
+}
+
+/** llama.cpp's logits after each listed position. */
+async function llamaLogits(model: LlamaModel, tokens: number[], positions: number[], vocabSize: number): Promise<Float64Array[]> {
+    const context = await model.createContext({contextSize: Math.max(512, tokens.length + 16), batchSize: 512});
+    try {
+        const sequence = context.getSequence();
+        const wanted = new Set(positions);
+        const input = asTokens(tokens).map((token, index) => wanted.has(index)
+            ? [token, {generateNext: {logits: true}}] as [Token, {generateNext: {logits: true}}]
+            : token);
+        const output = await sequence.controlledEvaluate(input);
+        return positions.map((position) => {
+            const logits = output[position]?.next?.logits;
+            assert.ok(logits !== undefined, `llama.cpp returned logits for position ${position}`);
+            const values = new Float64Array(vocabSize);
+            for (const [token, value] of logits)
+                values[token as unknown as number] = value;
+            return values;
+        });
+    } finally {
+        await context.dispose();
+    }
+}
+
+/** Greedy answer from llama.cpp, stopping at an end-of-generation token. */
+async function llamaGreedyAnswer(model: LlamaModel, prompt: number[], maxTokens: number): Promise<string> {
+    const context = await model.createContext({contextSize: Math.min(model.trainContextSize, prompt.length + maxTokens + 16)});
+    try {
+        const sequence = context.getSequence();
+        const generated: number[] = [];
+        for await (const token of sequence.evaluate(asTokens(prompt), {temperature: 0})) {
+            if (model.isEogToken(token) || generated.length >= maxTokens)
+                break;
+            generated.push(token);
+        }
+        return model.detokenize(asTokens(generated));
+    } finally {
+        await context.dispose();
+    }
+}
+
+type LogitComparison = {maxAbsDiff: number; rmsDiff: number; scale: number; sameTop: boolean};
+
+/** Compares two logit vectors up to a constant (the softmax ignores one; quantization noise in the
+ * last hidden state shifts all logits alike along the embeddings' common direction). */
+function compareLogits(expected: number[], actual: Float64Array): LogitComparison {
+    const count = expected.length;
+    let expectedMean = 0;
+    let actualMean = 0;
+    for (let index = 0; index < count; index++) {
+        expectedMean += expected[index]! / count;
+        actualMean += actual[index]! / count;
+    }
+    let maxAbsDiff = 0;
+    let squaredDiff = 0;
+    let variance = 0;
+    let topExpected = 0;
+    let topActual = 0;
+    for (let index = 0; index < count; index++) {
+        const difference = (expected[index]! - expectedMean) - (actual[index]! - actualMean);
+        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(difference));
+        squaredDiff += difference ** 2 / count;
+        variance += (expected[index]! - expectedMean) ** 2 / count;
+        if (expected[index]! > expected[topExpected]!)
+            topExpected = index;
+        if (actual[index]! > actual[topActual]!)
+            topActual = index;
+    }
+    return {maxAbsDiff, rmsDiff: Math.sqrt(squaredDiff), scale: Math.sqrt(variance), sameTop: topExpected === topActual};
+}
+
+/** llama.cpp's logits for a check file's tokens, against PyTorch's; exact: an F32 file (tight bounds),
+ * otherwise a quantized file (llama.cpp also quantizes activations: a few percent of the logit spread). */
+async function assertLogitsMatch(llama: Llama, ggufPath: string, check: CheckFile, exact: boolean, label: string): Promise<void> {
+    const model = await llama.loadModel({modelPath: ggufPath});
+    try {
+        const actual = await llamaLogits(model, check.logits.tokens, check.logits.positions, check.logits.values[0]!.length);
+        let sameTop = 0;
+        check.logits.values.forEach((expected, index) => {
+            const comparison = compareLogits(expected, actual[index]!);
+            const where = `${label} position ${check.logits.positions[index]}`;
+            console.log(`${where}: max |diff| ${comparison.maxAbsDiff.toFixed(4)}, rms ${comparison.rmsDiff.toFixed(4)}, logit std ${comparison.scale.toFixed(3)}, same top token ${comparison.sameTop}`);
+            if (exact) {
+                assert.ok(comparison.maxAbsDiff < 0.005 * comparison.scale + 2e-3, `${where}: max |diff| ${comparison.maxAbsDiff}`);
+            } else {
+                assert.ok(comparison.rmsDiff < 0.05 * comparison.scale, `${where}: rms diff ${comparison.rmsDiff} vs std ${comparison.scale}`);
+                assert.ok(comparison.maxAbsDiff < 0.15 * comparison.scale, `${where}: max |diff| ${comparison.maxAbsDiff} vs std ${comparison.scale}`);
+            }
+            if (comparison.sameTop)
+                sameTop++;
+        });
+        assert.ok(sameTop >= check.logits.positions.length - (exact ? 0 : 1), `${label}: same top token at ${sameTop}/${check.logits.positions.length} positions`);
+    } finally {
+        await model.dispose();
+    }
+}
+
+describe("training pipeline against llama.cpp", () => {
+    let python: string;
+    let workFolder: string;
+    let check: CheckFile;
+    let llama: Llama;
+
+    before(async () => {
+        python = findPython();
+        workFolder = mkdtempSync(path.join(tmpdir(), "kvtrain-test-"));
+        check = runPipelineCheck(python, workFolder, ["--steps", "3"]);
+        const binding = await loadNodeLlamaCpp();
+        llama = await binding.getLlama({gpu: false, build: "never"});
+    });
+
+    after(async () => {
+        await llama?.dispose();
+        if (workFolder)
+            rmSync(workFolder, {recursive: true, force: true});
+    });
+
+    it("generates disjoint, deterministic workspace-QA splits whose answers are workspace strings", () => {
+        const result = spawnSync(python, ["-m", "kvtrain.selftest"], {cwd: trainFolder, encoding: "utf8", timeout: 10 * 60_000});
+        assert.equal(result.status, 0, `kvtrain.selftest failed:\n${result.stdout}\n${result.stderr}`);
+        assert.match(result.stdout, /all checks passed/);
+    });
+
+    it("trains a few steps and exports a GGUF that llama.cpp loads", async () => {
+        assert.ok(existsSync(check.gguf));
+        const summary = JSON.parse(readFileSync(path.join(workFolder, "ci-summary.json"), "utf8")) as {steps: number; history: {answer_loss?: number}[]};
+        assert.equal(summary.steps, 3);
+        assert.ok(summary.history.every((entry) => entry.answer_loss === undefined || Number.isFinite(entry.answer_loss)));
+        const model = await llama.loadModel({modelPath: check.gguf});
+        try {
+            assert.equal(model.fileInfo.metadata.general.architecture, "llama");
+            assert.match(String(model.fileInfo.metadata.tokenizer.chat_template), /<\|im_start\|>/);
+        } finally {
+            await model.dispose();
+        }
+    });
+
+    it("tokenizes exactly as llama.cpp", async () => {
+        const model = await llama.loadModel({modelPath: check.gguf, vocabOnly: true});
+        try {
+            assert.ok(check.tokenization.length >= 10);
+            for (const sample of check.tokenization) {
+                const ids = Array.from(model.tokenize(sample.text, sample.parseSpecial)) as unknown as number[];
+                assert.deepEqual(ids, sample.ids, `tokens of ${JSON.stringify(sample.text.slice(0, 60))}`);
+            }
+        } finally {
+            await model.dispose();
+        }
+    });
+
+    it("gives llama.cpp's logits in PyTorch", async () => {
+        await assertLogitsMatch(llama, check.f32Gguf, check, true, "ci (F32)");
+        await assertLogitsMatch(llama, check.gguf, check, false, "ci (quantized)");
+    });
+
+    // small's PyTorch answers on CPU are slow, so it answers fewer questions.
+    for (const [name, questionCount] of [["tiny", 10], ["small", 4]] as const) {
+        const ggufPath = path.join(repositoryRoot, "models", `${name}.gguf`);
+        it(`committed model ${name}: llama.cpp gives PyTorch's logits and answers`, {skip: existsSync(ggufPath) ? false : `models/${name}.gguf is not there`}, async () => {
+            const folder = path.join(workFolder, name);
+            const modelCheck = runPipelineCheck(python, folder, ["--gguf", ggufPath, "--qa-size", "2k", "--qa-limit", String(questionCount)]);
+            await assertLogitsMatch(llama, modelCheck.f32Gguf, modelCheck, true, `${name} (F32 copy)`);
+            await assertLogitsMatch(llama, ggufPath, modelCheck, false, name);
+            const model = await llama.loadModel({modelPath: ggufPath});
+            try {
+                // Greedy answers through llama.cpp against PyTorch's on the same weights: quantized
+                // matrix products may flip a near tie, so most (not all) answers must be identical.
+                let same = 0;
+                let correctLlama = 0;
+                let correctTorch = 0;
+                for (const prompt of modelCheck.qa) {
+                    const answer = await llamaGreedyAnswer(model, prompt.tokens, 40);
+                    if (answer === prompt.torchAnswer)
+                        same++;
+                    if (answer.includes(prompt.expected))
+                        correctLlama++;
+                    if (prompt.torchAnswer.includes(prompt.expected))
+                        correctTorch++;
+                }
+                console.log(`${name}: ${modelCheck.qa.length} 2k questions, llama.cpp right ${correctLlama}, PyTorch right ${correctTorch}, identical answers ${same}`);
+                assert.equal(modelCheck.qa.length, questionCount);
+                assert.ok(same >= 0.8 * modelCheck.qa.length, `${name}: llama.cpp and PyTorch agree on ${same}/${modelCheck.qa.length} answers`);
+                assert.ok(correctTorch > 0, `${name} answers some of the 2k questions right`);
+                assert.ok(Math.abs(correctLlama - correctTorch) <= 0.2 * modelCheck.qa.length);
+            } finally {
+                await model.dispose();
+            }
+        });
+    }
+});
