@@ -144,6 +144,7 @@ export async function runPrefillBenchmark(args: readonly string[]): Promise<void
     const modelPath = options.modelPath ?? await ensureFixtureModel(shapes[options.shape]);
     const runtime = await LlamaRuntime.open({gpu: options.gpu, log: (line) => process.stderr.write(`[engine] ${line}\n`)});
     const rows: Row[] = [];
+    const build = runtime.build;
     try {
         const model = await runtime.loadModel(modelPath);
         const tokens = randomTokens(options.tokens, model.summary.vocabularySize);
@@ -165,6 +166,7 @@ export async function runPrefillBenchmark(args: readonly string[]): Promise<void
     }
     const reference = (batch: number): Row | undefined => rows.find((row) => row.what.startsWith("llama-bench") && row.batch === batch && row.ubatch === batch);
     const lines = [
+        `node-llama-cpp ${build.nodeLlamaCppVersion} (${build.buildType} build of llama.cpp ${build.llamaCppRelease}), llama-bench ${llamaBench ?? "not run"}`,
         `model ${path.basename(modelPath)}, ${options.tokens} tokens, ${options.gpu === false ? "CPU" : `GPU ${String(options.gpu)}`}, ` +
         `flash attention ${options.flashAttention ? "on" : "off"}, threads ${options.threads ?? "default"}, ${options.reps} reps`,
         "",
@@ -178,7 +180,7 @@ export async function runPrefillBenchmark(args: readonly string[]): Promise<void
     ];
     process.stdout.write(lines.join("\n") + "\n");
     if (options.jsonPath !== undefined)
-        await writeFile(options.jsonPath, JSON.stringify({options: {...options, modelPath}, rows, date: new Date().toISOString()}, null, 2));
+        await writeFile(options.jsonPath, JSON.stringify({options: {...options, modelPath}, build, llamaBench, rows, date: new Date().toISOString()}, null, 2));
 }
 
 if (require.main === module) {
