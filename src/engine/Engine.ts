@@ -204,6 +204,7 @@ export class Engine {
         const indexResult = await this.options.indexer.indexWorkspace({
             folders: options.folders,
             extraExcludes: options.extraExcludes,
+            filesExclude: options.filesExclude,
             maxFileBytes: options.maxFileBytes
         }, callbacks.signal);
         const indexMs = performance.now() - indexStartedAt;

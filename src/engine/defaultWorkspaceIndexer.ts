@@ -9,6 +9,7 @@ export const defaultWorkspaceIndexer: WorkspaceIndexer = {
     indexWorkspace: (request, signal) => indexWorkspace({
         folders: request.folders.map((folder) => ({name: path.basename(path.resolve(folder)), path: folder})),
         ...(request.extraExcludes === undefined ? {} : {extraExcludes: request.extraExcludes}),
+        ...(request.filesExclude === undefined ? {} : {filesExclude: request.filesExclude}),
         ...(request.maxFileBytes === undefined ? {} : {maxFileBytes: request.maxFileBytes})
     }, signal),
     diffManifests: (previous, current) => diffManifests(previous, current)

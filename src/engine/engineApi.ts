@@ -18,8 +18,10 @@ export type DistillOptions = ModelSource & {
     segmentTokens: number;
     /** Folder where caches are stored (the CLI's --cache-dir, the extension's storageUri). */
     cacheDir: string;
-    /** Extra glob excludes and the editor's files.exclude. */
+    /** Extra excludes in .gitignore syntax (the kvDistill.index.extraExcludes setting). */
     extraExcludes?: string[];
+    /** The editor's enabled files.exclude globs, in VS Code glob syntax. */
+    filesExclude?: string[];
     /** Largest file indexed, in bytes. */
     maxFileBytes?: number;
     /** Seed for the `random` scorer. */

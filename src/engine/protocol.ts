@@ -195,6 +195,7 @@ export function isDistillOptions(value: unknown): value is DistillOptions {
         && isFiniteNumber(value.segmentTokens) && value.segmentTokens >= 0
         && isString(value.cacheDir)
         && isOptional(value.extraExcludes, isStringArray)
+        && isOptional(value.filesExclude, isStringArray)
         && isOptional(value.maxFileBytes, isFiniteNumber)
         && isOptional(value.seed, isFiniteNumber);
 }

@@ -5,6 +5,8 @@ import type {IndexManifest, IndexResult} from "../indexer/indexTypes";
 export type WorkspaceIndexRequest = {
     folders: string[];
     extraExcludes?: string[];
+    /** VS Code glob syntax (files.exclude). */
+    filesExclude?: string[];
     maxFileBytes?: number;
 };
 

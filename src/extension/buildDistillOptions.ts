@@ -13,7 +13,6 @@ export type DistillOptionsInput = {
 };
 
 export function buildDistillOptions(input: DistillOptionsInput): DistillOptions {
-    const extraExcludes = [...new Set([...input.settings.extraExcludes, ...input.filesExcludeGlobs])];
     return {
         modelPath: input.modelPath,
         folders: [...input.folders],
@@ -21,7 +20,9 @@ export function buildDistillOptions(input: DistillOptionsInput): DistillOptions 
         scorer: input.settings.scorer,
         segmentTokens: input.settings.segmentTokens,
         cacheDir: input.cacheDir,
-        extraExcludes,
+        // Two syntaxes, two fields: the setting is .gitignore syntax, files.exclude VS Code globs.
+        extraExcludes: [...input.settings.extraExcludes],
+        filesExclude: [...new Set(input.filesExcludeGlobs)],
         maxFileBytes: input.settings.maxFileBytes
     };
 }

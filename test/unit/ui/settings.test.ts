@@ -93,7 +93,7 @@ describe("model setting", () => {
         const settings = parseKvDistillSettings((key) => key === settingKeys.extraExcludes ? ["**/*.min.js", "**/.git"] : undefined, {value: "/m.gguf", source: "user", ignoredUntrustedValue: false});
         assert.deepEqual(buildDistillOptions({settings, folders: ["/w"], cacheDir: "/s/caches", modelPath: "/m.gguf", filesExcludeGlobs: ["**/.git", "**/.DS_Store"]}), {
             modelPath: "/m.gguf", folders: ["/w"], keepRatio: 0.2, scorer: "surprisal", segmentTokens: 4096, cacheDir: "/s/caches",
-            extraExcludes: ["**/*.min.js", "**/.git", "**/.DS_Store"], maxFileBytes: 1_048_576
+            extraExcludes: ["**/*.min.js", "**/.git"], filesExclude: ["**/.git", "**/.DS_Store"], maxFileBytes: 1_048_576
         });
     });
 });
