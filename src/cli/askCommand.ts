@@ -2,9 +2,7 @@
 // workspace (distilling it first when there is none or it is stale).
 import {UsageError} from "../common/errors";
 import {readEnvironment} from "../common/environment";
-import {Engine} from "../engine/Engine";
-import {loadDefaultWorkspaceIndexer} from "../engine/defaultWorkspaceIndexer";
-import {progressPrinter} from "./distillCommand";
+import {progressPrinter, withCommandEngine} from "./distillCommand";
 import type {EngineCommandDependencies} from "./distillCommand";
 import {engineCommandOptionsHelp, readEngineCommandArguments} from "./readEngineCommandArguments";
 
@@ -29,18 +27,10 @@ export async function runAskCommand(args: readonly string[], dependencies: Engin
     const question = parsed.positionals[1]!;
     if (question.trim() === "")
         throw new UsageError("the question is empty");
-    const engine = new Engine({
-        ...parsed.engineOptions,
-        indexer: dependencies.indexer ?? await loadDefaultWorkspaceIndexer(),
-        log: parsed.verbose ? (line) => stderr.write(`[engine] ${line}\n`) : undefined
-    });
-    const controller = new AbortController();
-    const onInterrupt = (): void => controller.abort();
-    process.once("SIGINT", onInterrupt);
-    const startedAt = performance.now();
-    try {
+    return withCommandEngine(parsed, dependencies, stderr, async (engine, signal) => {
+        const startedAt = performance.now();
         const result = await engine.ask({...parsed.distillOptions, question, maxAnswerTokens: parsed.maxAnswerTokens}, {
-            signal: controller.signal,
+            signal,
             onProgress: parsed.json ? undefined : progressPrinter(stderr),
             onToken: parsed.json ? undefined : (text) => stdout.write(text)
         });
@@ -82,8 +72,5 @@ export async function runAskCommand(args: readonly string[], dependencies: Engin
             );
         }
         return result.stopReason === "aborted" ? 130 : 0;
-    } finally {
-        process.removeListener("SIGINT", onInterrupt);
-        await engine.dispose();
-    }
+    });
 }

@@ -7,7 +7,7 @@ import {Engine} from "../engine/Engine";
 import type {DistillProgress} from "../engine/engineApi";
 import type {WorkspaceIndexer} from "../engine/workspaceIndexer";
 import {loadDefaultWorkspaceIndexer} from "../engine/defaultWorkspaceIndexer";
-import {engineCommandOptionsHelp, readEngineCommandArguments} from "./readEngineCommandArguments";
+import {engineCommandOptionsHelp, readEngineCommandArguments, type EngineCommandArguments} from "./readEngineCommandArguments";
 
 /** What the distill and ask commands need from outside; tests pass their own. */
 export type EngineCommandDependencies = {
@@ -34,17 +34,9 @@ export async function runDistillCommand(args: readonly string[], dependencies: E
     }
     if (parsed.maxAnswerTokens !== undefined)
         throw new UsageError("--max-answer-tokens is an option of `ask`");
-    const engine = new Engine({
-        ...parsed.engineOptions,
-        indexer: dependencies.indexer ?? await loadDefaultWorkspaceIndexer(),
-        log: parsed.verbose ? (line) => stderr.write(`[engine] ${line}\n`) : undefined
-    });
-    const controller = new AbortController();
-    const onInterrupt = (): void => controller.abort();
-    process.once("SIGINT", onInterrupt);
-    try {
+    return withCommandEngine(parsed, dependencies, stderr, async (engine, signal) => {
         const result = await engine.distill(parsed.distillOptions, {
-            signal: controller.signal,
+            signal,
             onProgress: parsed.json ? undefined : progressPrinter(stderr)
         });
         if (parsed.json)
@@ -59,6 +51,29 @@ export async function runDistillCommand(args: readonly string[], dependencies: E
             );
         }
         return 0;
+    });
+}
+
+/**
+ * Runs a command's work on an in-process Engine: Ctrl+C cancels the work, and the engine is
+ * disposed whatever happens.
+ */
+export async function withCommandEngine<T>(
+    parsed: EngineCommandArguments,
+    dependencies: EngineCommandDependencies,
+    stderr: Writable,
+    work: (engine: Engine, signal: AbortSignal) => Promise<T>
+): Promise<T> {
+    const engine = new Engine({
+        ...parsed.engineOptions,
+        indexer: dependencies.indexer ?? await loadDefaultWorkspaceIndexer(),
+        log: parsed.verbose ? (line) => stderr.write(`[engine] ${line}\n`) : undefined
+    });
+    const controller = new AbortController();
+    const onInterrupt = (): void => controller.abort();
+    process.once("SIGINT", onInterrupt);
+    try {
+        return await work(engine, controller.signal);
     } finally {
         process.removeListener("SIGINT", onInterrupt);
         await engine.dispose();
