@@ -36,9 +36,11 @@ test("a written GGUF file reads back with the same metadata, and tensor data is 
         assert.deepEqual(readBack[3]!.value, {type: "array", elementType: "string", values: ["a", "<|im_end|>", ""]});
         assert.deepEqual(readBack[4]!.value, {type: "array", elementType: "int32", values: [1, -2, 3]});
         const bytes = await readFile(filePath);
-        // Tensor "b" starts 32 bytes after "a" (12 bytes padded to the alignment) and ends the file.
-        assert.equal(bytes.readUInt16LE(bytes.length - 2), 0x3c00);
-        assert.equal(bytes.readFloatLE(bytes.length - 8 - 32), 1);
+        // Tensor "b" starts 32 bytes after "a" (12 bytes padded to the alignment); the file ends with b's
+        // data padded to the alignment too (ggml's reader reads every tensor's padded size).
+        assert.equal(bytes.readUInt16LE(bytes.length - 32 + 6), 0x3c00);
+        assert.equal(bytes.readFloatLE(bytes.length - 64), 1);
+        assert.equal(bytes.readUInt32LE(bytes.length - 4), 0);
     } finally {
         await rm(folder, {recursive: true, force: true});
     }
