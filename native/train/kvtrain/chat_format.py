@@ -16,7 +16,9 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 
-DEFAULT_PREAMBLE = "You answer questions about the workspace below. Its files follow.\n\n"
+# The engine's system preamble (src/engine/distillPrompt.ts, workspaceSystemPreamble), word for word.
+DEFAULT_PREAMBLE = ("You are a coding assistant with the user's whole workspace below, file by file; "
+                    "each file starts with a header giving its path.\n\n")
 
 LANGUAGE_BY_EXTENSION = {
     ".ts": "typescript", ".tsx": "typescriptreact", ".js": "javascript", ".mjs": "javascript",
@@ -38,12 +40,20 @@ def language_of(path):
 class RenderStyle:
     """Small format choices; the product's are the defaults. Training varies them for robustness."""
 
-    def __init__(self, preamble=DEFAULT_PREAMBLE, blank_line_between_files=True):
+    def __init__(self, preamble=DEFAULT_PREAMBLE, blank_line_between_files=False, file_list_tail=True):
         self.preamble = preamble
         self.blank_line_between_files = blank_line_between_files
+        # The engine ends the prompt with the list of its files (src/indexer/renderPromptTail.ts).
+        self.file_list_tail = file_list_tail
 
 
 PRODUCT_STYLE = RenderStyle()
+
+
+def render_file_list_tail(paths):
+    """The prompt's tail as the indexer writes it: the file paths sorted, one per line."""
+    ordered = sorted(paths)
+    return '<workspace-files count="%d">\n%s</workspace-files>\n' % (len(ordered), "".join(path + "\n" for path in ordered))
 
 
 def render_file_block(path, content, language=None):
@@ -59,6 +69,8 @@ def render_workspace_blocks(files, style=PRODUCT_STYLE):
         if index > 0 and style.blank_line_between_files:
             blocks.append("\n")
         blocks.append(render_file_block(path, content))
+    if style.file_list_tail and files:
+        blocks.append(render_file_list_tail([path for path, _content in files]))
     return blocks
 
 

@@ -16,7 +16,8 @@ from .qa_generator import generate_workspace, pick_questions
 
 TRAINING_FAMILY_WEIGHTS = {"function_file": 3.0, "error_file": 3.0, "error_function": 3.0}
 
-PREAMBLES = [DEFAULT_PREAMBLE, "", "The user's workspace:\n\n",
+PREAMBLES = [DEFAULT_PREAMBLE, DEFAULT_PREAMBLE, "", "The user's workspace:\n\n",
+             "You answer questions about the workspace below. Its files follow.\n\n",
              "You are a coding assistant. Answer questions about these workspace files.\n\n"]
 
 
@@ -53,7 +54,9 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
     if product_style:
         style = RenderStyle()
     else:
-        style = RenderStyle(preamble=rng.choice(PREAMBLES), blank_line_between_files=rng.random() < 0.7)
+        # Mostly the product's own layout (no blank line between files, the file list at the end).
+        style = RenderStyle(preamble=rng.choice(PREAMBLES), blank_line_between_files=rng.random() < 0.3,
+                            file_list_tail=rng.random() < 0.75)
     blocks = render_workspace_blocks(workspace.files, style)
     return encode_chat(tokenizer, blocks, [(question, answer) for _fact, question, answer in questions])
 

@@ -16,7 +16,7 @@ from .chat_format import render_file_block, render_workspace_blocks
 from .qa_generator import generate_workspace, pick_questions
 
 # Workspace token targets per set: the workspace plus a question and answer fit the set's context.
-EVAL_SIZES = {"2k": 1900, "8k": 7700, "16k": 15300}
+EVAL_SIZES = {"2k": 1900, "8k": 7700, "16k": 14700}
 QUESTIONS_PER_WORKSPACE = 10
 
 
