@@ -343,7 +343,9 @@ export async function removeContextScoringAdapter(context: NodeLlamaCpp.LlamaCon
 
 /**
  * The scores of the sequence's tokens evaluated since the last call (in evaluation order), by token index at the
- * time they were evaluated. Call it after evaluating and before compacting the sequence.
+ * time they were evaluated. Decodes leave their scores in llama.cpp without waiting for the device; this call waits
+ * once and collects the scores of every decode since (erasing, shifting or compacting a sequence collects first, so
+ * the token indexes stay right).
  */
 export function takeContextSequenceScores(sequence: NodeLlamaCpp.LlamaContextSequence): SequenceScores {
     const internals = sequenceInternals(sequence);
