@@ -4,6 +4,7 @@
 // (src/native/GpuBackendBuilder.ts) can build a CUDA or Vulkan backend on the user's machine without git or
 // a download. Only what node-llama-cpp's build compiles goes in (no .git, docs, models, tests, tools).
 // Refuses a tree that does not hold the current patch series.
+import {Buffer} from "node:buffer";
 import {constants, createWriteStream, existsSync} from "node:fs";
 import {lstat, mkdir, readdir, readFile, rename, rm} from "node:fs/promises";
 import path from "node:path";

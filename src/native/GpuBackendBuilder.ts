@@ -143,6 +143,7 @@ export class GpuBackendBuilder {
                 PATH: [shimDirectory, ...prerequisites.extraPathDirectories, this.env.PATH ?? ""].join(path.delimiter)
             };
             let compiling = false;
+            const lastLines: string[] = [];
             await runProcessTree(this.nodeExecutable, [path.join(this.options.nodeLlamaCppDirectory, "dist", "cli", "cli.js"), "source", "build", "--gpu", gpu, "--noUsageExample"], {
                 cwd: this.options.nodeLlamaCppDirectory,
                 env: buildEnv,
@@ -150,12 +151,19 @@ export class GpuBackendBuilder {
                 killGraceMs: this.options.killGraceMs ?? 5000,
                 onLine: (line) => {
                     output(line);
+                    if (line.trim() !== "")
+                        lastLines.splice(0, Math.max(0, lastLines.push(line) - 8));
                     const fraction = parseBuildProgress(line);
                     if (fraction !== undefined) {
                         compiling = true;
                         progress("compiling", fraction);
                     }
                 }
+            }).catch((error: unknown) => {
+                if (error instanceof GpuBackendBuildCancelledError)
+                    throw error;
+                throw new GpuBackendBuildError(`The ${gpu} backend build failed: ${error instanceof Error ? error.message : String(error)} ` +
+                    `(log: ${logPath}). Its last lines:\n${lastLines.join("\n")}`, {cause: error});
             });
             if (!compiling)
                 output("kv-distill: note: the build printed no progress lines");
