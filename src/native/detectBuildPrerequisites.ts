@@ -2,7 +2,7 @@
 // build will find it (PATH, CC/CXX, CUDA_PATH, VULKAN_SDK), each missing piece with a message that
 // says what to install. Git is not needed: the sources are unpacked, not cloned.
 import {execFile} from "node:child_process";
-import {accessSync, constants, existsSync, statSync} from "node:fs";
+import {accessSync, constants, existsSync, readdirSync, realpathSync, statSync} from "node:fs";
 import * as path from "node:path";
 
 export type GpuBackendKind = "cuda" | "vulkan";
@@ -30,6 +30,8 @@ export type PrerequisiteSearchOptions = {
     includeDirectories?: readonly string[];
     /** Where the Vulkan loader (libvulkan.so) is looked for besides VULKAN_SDK. */
     libraryDirectories?: readonly string[];
+    /** Files whose existence shows an NVIDIA GPU (besides `nvidia-smi -L` listing one). */
+    nvidiaDeviceFiles?: readonly string[];
 };
 
 /** node-llama-cpp's CMakeLists.txt asks for 3.19; CUDA's "native" architecture needs 3.24. */
@@ -38,6 +40,7 @@ const nativeCudaArchitectureCmakeVersion = [3, 24] as const;
 
 const defaultCudaToolkitDirectories = ["/usr/local/cuda", "/opt/cuda"];
 const defaultIncludeDirectories = ["/usr/include", "/usr/local/include"];
+const defaultNvidiaDeviceFiles = ["/dev/nvidia0", "/proc/driver/nvidia/gpus"];
 const defaultLibraryDirectories = ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib", "/usr/lib/aarch64-linux-gnu"];
 
 export async function detectBuildPrerequisites(gpu: GpuBackendKind, options: PrerequisiteSearchOptions = {}): Promise<BuildPrerequisiteReport> {
@@ -109,6 +112,71 @@ async function detectCuda(env: NodeJS.ProcessEnv, options: PrerequisiteSearchOpt
         missing.push(`${nvcc} did not report its version (\`nvcc --version\` failed): check the CUDA toolkit installation.`);
     else if (version.numbers[0]! < 11)
         missing.push(`CUDA toolkit ${version.text} at ${nvcc} is too old: llama.cpp needs CUDA 11.7 or newer (12 or newer recommended).`);
+
+    // llama.cpp links cuBLAS; a toolkit with only the compiler fails at CMake's generate step.
+    const toolkitRoots = [...new Set([
+        path.dirname(path.dirname(realPathOf(nvcc))),
+        ...[env.CUDA_PATH, env.CUDA_HOME].filter((directory): directory is string => directory !== undefined && directory !== ""),
+        ...(options.cudaToolkitDirectories ?? defaultCudaToolkitDirectories),
+        ...(version === undefined || options.cudaToolkitDirectories !== undefined ? [] : [`/usr/local/cuda-${version.text}`])
+    ])];
+    const headerFolders = [...new Set([
+        ...toolkitRoots.flatMap((root) => [path.join(root, "include"), ...listTargetIncludeFolders(root)]),
+        ...(options.includeDirectories ?? defaultIncludeDirectories)
+    ])];
+    const cublas = headerFolders.map((folder) => path.join(folder, "cublas_v2.h")).find((candidate) => existsSync(candidate));
+    if (cublas === undefined)
+        missing.push(`cuBLAS was not found (no cublas_v2.h in ${headerFolders.join(", ")}): install the CUDA toolkit's libraries ` +
+            "(for example the cuda-libraries-dev package), not only the compiler.");
+    else
+        found.push({name: "cuBLAS headers", path: cublas, version: undefined});
+
+    // The build compiles for the GPUs it sees (CMAKE_CUDA_ARCHITECTURES=native) unless told which.
+    const architecturesGiven = (env.NODE_LLAMA_CPP_CMAKE_OPTION_CMAKE_CUDA_ARCHITECTURES ?? "") !== "";
+    if (!architecturesGiven) {
+        const gpu = await findNvidiaGpu(env, options.nvidiaDeviceFiles ?? defaultNvidiaDeviceFiles);
+        if (gpu === undefined)
+            missing.push("No NVIDIA GPU is visible (`nvidia-smi -L` lists none, no /dev/nvidia0): the build compiles for this machine's GPU " +
+                "and the engine needs one. Install the NVIDIA driver, or set NODE_LLAMA_CPP_CMAKE_OPTION_CMAKE_CUDA_ARCHITECTURES to build for another machine.");
+        else
+            found.push({name: "NVIDIA GPU", path: gpu.path, version: gpu.name});
+    }
+}
+
+function realPathOf(file: string): string {
+    try {
+        return realpathSync(file);
+    } catch {
+        return file;
+    }
+}
+
+function listTargetIncludeFolders(root: string): string[] {
+    try {
+        return readdirSync(path.join(root, "targets")).map((target) => path.join(root, "targets", target, "include"));
+    } catch {
+        return [];
+    }
+}
+
+async function findNvidiaGpu(env: NodeJS.ProcessEnv, deviceFiles: readonly string[]): Promise<{path: string; name: string | undefined} | undefined> {
+    const nvidiaSmi = findExecutable("nvidia-smi", env);
+    if (nvidiaSmi !== undefined) {
+        const listing = await new Promise<string>((resolve) => {
+            execFile(nvidiaSmi, ["-L"], {env, timeout: 15_000}, (error, stdout) => resolve(error === null ? stdout : ""));
+        });
+        const first = /^GPU \d+: (.+?)(?: \(UUID|$)/m.exec(listing);
+        if (first !== null)
+            return {path: nvidiaSmi, name: first[1]};
+    }
+    const deviceFile = deviceFiles.find((file) => {
+        try {
+            return !statSync(file).isDirectory() || readdirSync(file).length > 0;
+        } catch {
+            return false;
+        }
+    });
+    return deviceFile === undefined ? undefined : {path: deviceFile, name: undefined};
 }
 
 function detectVulkan(env: NodeJS.ProcessEnv, options: PrerequisiteSearchOptions, found: FoundTool[], missing: string[], extraPathDirectories: string[]): void {

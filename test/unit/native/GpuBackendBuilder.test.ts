@@ -55,7 +55,7 @@ describe("GpuBackendBuilder", () => {
         nodeLlamaCppDirectory: installation.nodeLlamaCppDirectory,
         sourceArchivePath,
         env: {PATH: installation.binDirectory, FAKE_CMAKE_JS_RECORD: installation.cmakeJsRecord, FAKE_BUILD_PID_FILE: installation.pidFile, ...extraEnv},
-        prerequisites: {cudaToolkitDirectories: [], includeDirectories: [], libraryDirectories: []},
+        prerequisites: {cudaToolkitDirectories: [], includeDirectories: [], libraryDirectories: [], nvidiaDeviceFiles: []},
         killGraceMs: 500
     });
 
@@ -176,11 +176,11 @@ describe("GpuBackendBuilder", () => {
         const options = {
             nodeLlamaCppDirectory: installation.nodeLlamaCppDirectory, sourceArchivePath: undefined,
             env: {PATH: installation.binDirectory, FAKE_CMAKE_JS_RECORD: installation.cmakeJsRecord},
-            prerequisites: {cudaToolkitDirectories: [], includeDirectories: [], libraryDirectories: []}
+            prerequisites: {cudaToolkitDirectories: [], includeDirectories: [], libraryDirectories: [], nvidiaDeviceFiles: []}
         };
         const check = collect();
         assert.equal(await runBuildBackendCommand(["--gpu", "cuda", "--check"], {stdout: check.stream, builderOptions: options}), 0);
-        assert.match(check.text(), /found nvcc 12\.4: .*\nReady to build the cuda backend\.\n$/);
+        assert.match(check.text(), /found nvcc 12\.4: .*\nfound cuBLAS headers: .*\nfound NVIDIA GPU NVIDIA H200: .*\nReady to build the cuda backend\.\n$/);
         const vulkan = collect();
         assert.equal(await runBuildBackendCommand(["--gpu=vulkan", "--check", "--json"], {stdout: vulkan.stream, builderOptions: options}), 1);
         const report = JSON.parse(vulkan.text()) as {type: string; ready: boolean; missing: string[]};

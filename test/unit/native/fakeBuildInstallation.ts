@@ -121,6 +121,10 @@ export function createFakeInstallation(options: {withSources: boolean}): FakeIns
     writeFakeTool(binDirectory, "cc", "cc (Debian 12.2.0-14) 12.2.0");
     writeFakeTool(binDirectory, "c++", "c++ (Debian 12.2.0-14) 12.2.0");
     writeFakeTool(binDirectory, "nvcc", "Cuda compilation tools, release 12.4, V12.4.131");
+    writeFakeTool(binDirectory, "nvidia-smi", "GPU 0: NVIDIA H200 (UUID: GPU-0f0e)");
+    // nvcc's toolkit is the folder above bin/: its cuBLAS headers
+    mkdirSync(path.join(root, "include"), {recursive: true});
+    writeFileSync(path.join(root, "include", "cublas_v2.h"), "");
     return {
         root, nodeLlamaCppDirectory, llamaCppDirectory,
         localBuildsDirectory: path.join(llamaDirectory, "localBuilds"),

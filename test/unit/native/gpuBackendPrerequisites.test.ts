@@ -25,6 +25,11 @@ describe("parseBuildProgress", () => {
 describe("detectBuildPrerequisites", () => {
     const temporary = mkdtempSync(path.join(os.tmpdir(), "kv-distill-prereq-"));
     after(() => rmSync(temporary, {recursive: true, force: true}));
+    // nvcc in temporary/binN belongs to the "toolkit" temporary/, whose include/ has cuBLAS
+    mkdirSync(path.join(temporary, "include"), {recursive: true});
+    writeFileSync(path.join(temporary, "include", "cublas_v2.h"), "");
+    const gpuDeviceFile = path.join(temporary, "nvidia0");
+    writeFileSync(gpuDeviceFile, "");
     let counter = 0;
     const folder = (tools: Record<string, string>): string => {
         const directory = path.join(temporary, `bin${counter++}`);
@@ -34,7 +39,7 @@ describe("detectBuildPrerequisites", () => {
         return directory;
     };
     const compilers = {"cc": "cc (Debian 12.2.0-14) 12.2.0", "c++": "c++ (Debian 12.2.0-14) 12.2.0"};
-    const noDefaults = {cudaToolkitDirectories: [], includeDirectories: [], libraryDirectories: []};
+    const noDefaults = {cudaToolkitDirectories: [], includeDirectories: [], libraryDirectories: [], nvidiaDeviceFiles: [gpuDeviceFile]};
 
     test("CUDA: cmake, compilers and nvcc on PATH make it ready, with their versions", async () => {
         const bin = folder({"cmake": "cmake version 4.4.0", ...compilers, "nvcc": "Cuda compilation tools, release 13.0, V13.0.88"});
@@ -45,7 +50,9 @@ describe("detectBuildPrerequisites", () => {
             ["cmake", path.join(bin, "cmake"), "4.4.0"],
             ["C compiler", path.join(bin, "cc"), "12.2.0"],
             ["C++ compiler", path.join(bin, "c++"), "12.2.0"],
-            ["nvcc", path.join(bin, "nvcc"), "13.0"]
+            ["nvcc", path.join(bin, "nvcc"), "13.0"],
+            ["cuBLAS headers", path.join(temporary, "include", "cublas_v2.h"), undefined],
+            ["NVIDIA GPU", gpuDeviceFile, undefined]
         ]);
         assert.deepEqual(report.notes, []);
     });
@@ -82,6 +89,8 @@ describe("detectBuildPrerequisites", () => {
     test("finds nvcc through CUDA_PATH and puts its folder on the build's PATH; honours CC/CXX", async () => {
         const toolkit = path.join(temporary, "cuda-12.4");
         writeFakeTool(path.join(toolkit, "bin"), "nvcc", "Cuda compilation tools, release 12.4, V12.4.131");
+        mkdirSync(path.join(toolkit, "targets", "x86_64-linux", "include"), {recursive: true});
+        writeFileSync(path.join(toolkit, "targets", "x86_64-linux", "include", "cublas_v2.h"), "");
         const bin = folder({"cmake": "cmake version 3.28.1", "clang-17": "clang version 17.0.6", "clang++-17": "clang version 17.0.6"});
         const report = await detectBuildPrerequisites("cuda", {env: {PATH: bin, CUDA_PATH: toolkit, CC: "clang-17", CXX: "clang++-17 -stdlib=libc++"}, ...noDefaults});
         assert.equal(report.ready, true, report.missing.join(" "));
@@ -90,6 +99,26 @@ describe("detectBuildPrerequisites", () => {
         assert.equal(report.found.find((tool) => tool.name === "nvcc")?.version, "12.4");
         const wrongCc = await detectBuildPrerequisites("cuda", {env: {PATH: bin, CUDA_PATH: toolkit, CC: "gcc-99"}, ...noDefaults});
         assert.match(wrongCc.missing.join(" "), /The C compiler named by CC \(gcc-99\) was not found/);
+    });
+
+    test("CUDA needs cuBLAS and a visible GPU (nvidia-smi or a device file), unless the architectures are given", async () => {
+        const toolkit = path.join(temporary, "compiler-only");
+        writeFakeTool(path.join(toolkit, "bin"), "nvcc", "Cuda compilation tools, release 13.0, V13.0.88");
+        const bin = folder({"cmake": "cmake version 4.4.0", ...compilers});
+        const env = {PATH: `${bin}${path.delimiter}${path.join(toolkit, "bin")}`};
+        const bare = await detectBuildPrerequisites("cuda", {...noDefaults, env, nvidiaDeviceFiles: [path.join(temporary, "no-such-device")]});
+        assert.equal(bare.missing.length, 2);
+        assert.match(bare.missing[0]!, /cuBLAS was not found \(no cublas_v2\.h in .*compiler-only\/include/);
+        assert.match(bare.missing[1]!, /No NVIDIA GPU is visible/);
+
+        const withArchitectures = await detectBuildPrerequisites("cuda", {...noDefaults, env: {...env, NODE_LLAMA_CPP_CMAKE_OPTION_CMAKE_CUDA_ARCHITECTURES: "90"},
+            includeDirectories: [path.join(temporary, "include")], nvidiaDeviceFiles: []});
+        assert.deepEqual(withArchitectures.missing, []);
+
+        writeFakeTool(bin, "nvidia-smi", "GPU 0: NVIDIA H200 (UUID: GPU-0f0e)");
+        const viaSmi = await detectBuildPrerequisites("cuda", {...noDefaults, env, includeDirectories: [path.join(temporary, "include")], nvidiaDeviceFiles: []});
+        assert.deepEqual(viaSmi.missing, []);
+        assert.deepEqual(viaSmi.found.find((tool) => tool.name === "NVIDIA GPU"), {name: "NVIDIA GPU", path: path.join(bin, "nvidia-smi"), version: "NVIDIA H200"});
     });
 
     test("refuses a CUDA toolkit older than 11", async () => {
