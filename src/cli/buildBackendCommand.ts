@@ -1,7 +1,9 @@
 // `kv-distill build-backend --gpu cuda|vulkan [--check] [--json]`: builds the patched llama.cpp with a GPU
 // backend on this machine (src/native/GpuBackendBuilder.ts). The editor's "KV-Distill: Build GPU Backend"
 // runs this command as a child process with --json and reads one JSON object per stdout line.
+import * as path from "node:path";
 import type {Writable} from "node:stream";
+import {readEnvironment} from "../common/environment";
 import {UsageError} from "../common/errors";
 import {findBuildInstallation} from "../native/findBuildInstallation";
 import {GpuBackendBuilder, GpuBackendPrerequisiteError, type GpuBackendBuilderOptions} from "../native/GpuBackendBuilder";
@@ -48,6 +50,11 @@ export async function runBuildBackendCommand(args: readonly string[], dependenci
     const emit = (event: Record<string, unknown>): void => void stdout.write(JSON.stringify(event) + "\n");
 
     let builderOptions = dependencies.builderOptions;
+    const overriddenNodeLlamaCpp = readEnvironment().nodeLlamaCppDir;
+    if (builderOptions === undefined && overriddenNodeLlamaCpp !== undefined) {
+        const nodeLlamaCppDirectory = path.resolve(overriddenNodeLlamaCpp);
+        builderOptions = {nodeLlamaCppDirectory, sourceArchivePath: path.join(nodeLlamaCppDirectory, "..", "..", "dist", "native", "llama.cpp.tar.br")};
+    }
     if (builderOptions === undefined) {
         const installation = findBuildInstallation(__dirname);
         if (installation === undefined)
