@@ -5,13 +5,13 @@
 // (localBuilds/kv-distill-build-<gpu>.json) is written, which happens last, after a fresh process
 // has loaded the new build with the patched methods.
 import {spawn} from "node:child_process";
-import {createHash} from "node:crypto";
 import {createWriteStream, existsSync} from "node:fs";
 import {access, chmod, constants, mkdir, mkdtemp, readFile, rename, rm, writeFile} from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import {KvDistillError} from "../common/errors";
 import {detectBuildPrerequisites, type BuildPrerequisiteReport, type GpuBackendKind, type PrerequisiteSearchOptions} from "./detectBuildPrerequisites";
+import {hashPatchedBuild} from "./hashPatchedBuild";
 import {parseBuildProgress} from "./parseBuildProgress";
 import {unpackSourceArchive} from "./unpackSourceArchive";
 
@@ -180,7 +180,7 @@ export class GpuBackendBuilder {
             const buildSeconds = Math.round((Date.now() - startedAt) / 1000);
             const nodeLlamaCpp = (await readJson(path.join(this.options.nodeLlamaCppDirectory, "package.json")) as {version?: string} | undefined)?.version;
             const stamp = {
-                buildHash: hashBuild(seriesHash, gpu, customOptions),
+                buildHash: hashPatchedBuild(seriesHash, gpu, this.env),
                 seriesHash,
                 gpu,
                 buildFolder: builtFolder,
@@ -316,11 +316,6 @@ function throwIfCancelled(signal: AbortSignal | undefined): void {
 
 function customCmakeOptions(env: NodeJS.ProcessEnv): [string, string | undefined][] {
     return Object.entries(env).filter(([name]) => name.startsWith("NODE_LLAMA_CPP_CMAKE_OPTION_")).sort(([a], [b]) => a.localeCompare(b));
-}
-
-/** The same identity scripts/nativePatches.mjs (hashBuild) gives a build, so `npm run build:native -- --check` agrees. */
-function hashBuild(seriesHash: string, gpu: string, cmakeOptions: [string, string | undefined][]): string {
-    return createHash("sha256").update(JSON.stringify({seriesHash, gpu, cmakeOptions, platform: process.platform, arch: process.arch})).digest("hex");
 }
 
 async function readJson(filePath: string): Promise<unknown> {

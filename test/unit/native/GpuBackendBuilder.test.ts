@@ -156,6 +156,8 @@ describe("GpuBackendBuilder", () => {
         const progress: GpuBackendBuildProgress[] = [];
         const building = builderFor(installation, {FAKE_BUILD_HANG: "1", FAKE_GPU: "cuda"}).build({gpu: "cuda", signal: controller.signal, onProgress: (event) => progress.push(event)});
         const settled = building.then(() => undefined, (error: unknown) => error);
+        // whatever fails below, the fake build must not outlive the test
+        after(() => controller.abort());
         await waitFor(() => existsSync(installation.pidFile), "the fake build to start");
         const pids = JSON.parse(readFileSync(installation.pidFile, "utf8")) as number[];
         assert.equal(pids.length, 2);

@@ -71,7 +71,9 @@ if (process.env.FAKE_BUILD_HANG === "1") {
     fs.mkdirSync(fs.realpathSync(process.cwd()) + "/localBuilds/linux-" + process.arch + "-" + process.env.FAKE_GPU, {recursive: true});
     console.log("[1/300] Building CXX object ggml/src/ggml.cpp.o");
     const grandchild = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {stdio: "ignore"});
-    fs.writeFileSync(process.env.FAKE_BUILD_PID_FILE, JSON.stringify([process.pid, grandchild.pid]));
+    // written whole, then renamed: the test reads it as soon as it exists
+    fs.writeFileSync(process.env.FAKE_BUILD_PID_FILE + ".partial", JSON.stringify([process.pid, grandchild.pid]));
+    fs.renameSync(process.env.FAKE_BUILD_PID_FILE + ".partial", process.env.FAKE_BUILD_PID_FILE);
     setInterval(() => {}, 1000);
 } else {
     for (let step = 1; step <= 4; step++)

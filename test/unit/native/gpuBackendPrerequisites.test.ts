@@ -3,9 +3,11 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {after, describe, test} from "node:test";
+import {pathToFileURL} from "node:url";
 import {compareVersions, detectBuildPrerequisites} from "../../../src/native/detectBuildPrerequisites";
+import {hashPatchedBuild} from "../../../src/native/hashPatchedBuild";
 import {parseBuildProgress} from "../../../src/native/parseBuildProgress";
-import {writeFakeTool, writeScript} from "./fakeBuildInstallation";
+import {repositoryRoot, writeFakeTool, writeScript} from "./fakeBuildInstallation";
 
 describe("parseBuildProgress", () => {
     test("reads Makefile percentages and Ninja step counts", () => {
@@ -155,5 +157,26 @@ describe("detectBuildPrerequisites", () => {
         assert.ok(compareVersions([3, 18, 9], [3, 19]) < 0);
         assert.ok(compareVersions([4, 0], [3, 24]) > 0);
         assert.ok(compareVersions([3, 19, 1], [3, 19]) > 0);
+    });
+});
+
+describe("hashPatchedBuild", () => {
+    test("gives a build the identity scripts/nativePatches.mjs gives it, custom CMake options included", async () => {
+        const nativePatches = await import(pathToFileURL(path.join(repositoryRoot, "scripts", "nativePatches.mjs")).href) as {hashBuild(seriesHash: string, gpu: string): string};
+        const saved = process.env.NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA_F16;
+        try {
+            delete process.env.NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA_F16;
+            assert.equal(hashPatchedBuild("a".repeat(64), "cuda", process.env), nativePatches.hashBuild("a".repeat(64), "cuda"));
+            const plain = hashPatchedBuild("a".repeat(64), "cuda", process.env);
+            process.env.NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA_F16 = "1";
+            assert.equal(hashPatchedBuild("a".repeat(64), "cuda", process.env), nativePatches.hashBuild("a".repeat(64), "cuda"));
+            assert.notEqual(hashPatchedBuild("a".repeat(64), "cuda", process.env), plain);
+            assert.notEqual(hashPatchedBuild("a".repeat(64), "vulkan", process.env), hashPatchedBuild("a".repeat(64), "cuda", process.env));
+        } finally {
+            if (saved === undefined)
+                delete process.env.NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA_F16;
+            else
+                process.env.NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA_F16 = saved;
+        }
     });
 });

@@ -183,6 +183,8 @@ describe("ChildProcessGpuBackendBuildRunner (kv-distill build-backend --json in 
         installations.push(installation);
         const controller = new AbortController();
         const building = runnerFor(installation, {FAKE_BUILD_HANG: "1"}).build("cuda", {signal: controller.signal}).then(() => undefined, (error: unknown) => error);
+        // whatever fails below, the fake build must not outlive the test
+        after(() => controller.abort());
         const deadline = Date.now() + 20_000;
         while (!existsSync(installation.pidFile) && Date.now() < deadline)
             await delay(25);
