@@ -1,4 +1,5 @@
-// `npm run package`: a clean production build, then a linux-x64 VSIX made by @vscode/vsce.
+// `npm run package`: a clean production build, the patched llama.cpp sources packed (scripts/packNativeSource.mjs),
+// then a linux-x64 VSIX made by @vscode/vsce.
 // vsce 4 needs Node >= 22, so it runs under the Node 24 that scripts/setupE2e.sh installs when the
 // current Node is older. Prints the VSIX's path as the last line.
 import {spawnSync} from "node:child_process";
@@ -38,6 +39,10 @@ for (const folder of ["dist", path.join("media", "dist")])
     rmSync(path.join(repositoryRoot, folder), {recursive: true, force: true});
 rmSync(vsixPath, {force: true});
 run(process.execPath, [path.join("scripts", "build.mjs"), "--production"]);
+// The VSIX ships the patched CPU build (node-llama-cpp's localBuilds/linux-x64, named file by file in .vscodeignore)
+// and the patched llama.cpp sources for "KV-Distill: Build GPU Backend": both come from `npm run build:native`.
+run(process.execPath, [path.join("scripts", "buildNative.mjs"), "--check"]);
+run(process.execPath, [path.join("scripts", "packNativeSource.mjs")]);
 // vsce runs `npm list --production`; Node 24 first on PATH makes that npm run under it too.
 const env = {...process.env, PATH: `${path.dirname(nodeForVsce)}${path.delimiter}${process.env.PATH ?? ""}`};
 run(nodeForVsce, [

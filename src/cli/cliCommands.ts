@@ -13,6 +13,11 @@ export const cliCommands: readonly CliCommand[] = [
         run: async (args) => (await import("./backendCommand.js")).runBackendCommand(args)
     },
     {
+        name: "build-backend",
+        summary: "Build the patched llama.cpp with a CUDA or Vulkan backend on this machine",
+        run: async (args) => (await import("./buildBackendCommand.js")).runBuildBackendCommand(args)
+    },
+    {
         name: "index",
         summary: "List the files a workspace prompt would contain, in order, and what is skipped",
         run: async (args) => (await import("./indexCommand.js")).runIndexCommand(args)

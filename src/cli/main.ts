@@ -5,7 +5,7 @@ import {cliCommands} from "./cliCommands";
 const usage = `Usage: kv-distill <command> [options]
 
 Commands:
-${cliCommands.map((command) => `  ${command.name.padEnd(10)}${command.summary}`).join("\n")}
+${cliCommands.map((command) => `  ${command.name.padEnd(14)}${command.summary}`).join("\n")}
 
 Run "kv-distill <command> --help" for a command's options.`;
 

@@ -11,6 +11,8 @@ export type KvDistillEnvironment = {
     engineDir: string | undefined;
     /** The per-user runtime folder (XDG_RUNTIME_DIR), preferred for the engine's socket. */
     xdgRuntimeDir: string | undefined;
+    /** Overrides which node_modules/node-llama-cpp `kv-distill build-backend` builds into (KV_DISTILL_NODE_LLAMA_CPP_DIR; tests). */
+    nodeLlamaCppDir: string | undefined;
 };
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): KvDistillEnvironment {
@@ -20,7 +22,8 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): KvDistill
         xdgCacheHome: nonEmpty(env.XDG_CACHE_HOME),
         home: nonEmpty(env.HOME),
         engineDir: nonEmpty(env.KV_DISTILL_ENGINE_DIR),
-        xdgRuntimeDir: nonEmpty(env.XDG_RUNTIME_DIR)
+        xdgRuntimeDir: nonEmpty(env.XDG_RUNTIME_DIR),
+        nodeLlamaCppDir: nonEmpty(env.KV_DISTILL_NODE_LLAMA_CPP_DIR)
     };
 }
 

@@ -112,6 +112,8 @@ export interface EngineClientApi {
     /** Deletes every saved cache under options.cacheDir for these folders. */
     clearCache(options: Pick<DistillOptions, "folders" | "cacheDir">): Promise<void>;
     unloadModel(): Promise<void>;
+    /** Asks the running engine process (if any) to exit; the next request starts a new one (which loads a newly built backend). */
+    shutdownEngine(reason: string): Promise<void>;
     onDidChangeState(listener: (state: EngineProcessState) => void): {dispose(): void};
     dispose(): Promise<void>;
 }

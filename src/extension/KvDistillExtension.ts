@@ -18,12 +18,14 @@ import {WorkspaceExclusionMatcher} from "../common/WorkspaceExclusionMatcher";
 import {absolutePathToDisplayPath, displayPathToAbsolutePath} from "../common/workspacePaths";
 import {Config} from "../config/Config";
 import type {CacheReport, EngineClientApi} from "../engine/engineApi";
+import {ChildProcessGpuBackendBuildRunner} from "../native/ChildProcessGpuBackendBuildRunner";
 import {probeBackend} from "./backendProbe";
 import {buildDistillOptions} from "./buildDistillOptions";
 import {CacheReportDocumentProvider} from "./CacheReportDocumentProvider";
 import {ChatController} from "./ChatController";
 import {ChatViewProvider} from "./ChatViewProvider";
 import {ExtensionLog} from "./ExtensionLog";
+import {runGpuBackendBuildFlow, type GpuBackendBuildUi} from "./GpuBackendBuildFlow";
 import type {KvDistillDependencies} from "./extensionDependencies";
 import {registerChatParticipant} from "./KvDistillChatParticipant";
 import {KvDistillLanguageModelProvider, languageModelId, languageModelVendor} from "./KvDistillLanguageModelProvider";
@@ -336,6 +338,16 @@ export class KvDistillExtension {
             void vscode.window.showInformationMessage(vscode.l10n.t("KV-Distill: model unloaded; it loads again on the next question."));
         });
 
+        register("kvDistill.buildGpuBackend", async () => {
+            await runGpuBackendBuildFlow({
+                ui: this.gpuBackendBuildUi(),
+                runner: new ChildProcessGpuBackendBuildRunner({cliPath: path.join(this.context.extensionPath, "dist", "cli.js"), nodeExecutable: process.execPath}),
+                log,
+                restartEngine: (reason) => service.restartEngine(reason),
+                t: (message, ...args) => vscode.l10n.t(message, ...args)
+            });
+        });
+
         register("kvDistill.openChatInEditor", async () => {
             chatView.openInEditor();
         });
@@ -401,6 +413,45 @@ export class KvDistillExtension {
             return false;
         void vscode.window.showInformationMessage(vscode.l10n.t("KV-Distill is still answering. Stop the answer (Escape in the chat) or wait for it, then ask again."));
         return true;
+    }
+
+    /** The editor's dialogs for "KV-Distill: Build GPU Backend". */
+    private gpuBackendBuildUi(): GpuBackendBuildUi {
+        const log = this.log;
+        const showLog = vscode.l10n.t("Show Log");
+        return {
+            pickBackend: async (choices) => {
+                const picked = await vscode.window.showQuickPick(
+                    choices.map((choice) => ({label: `${choice.ready ? "$(check)" : "$(error)"} ${choice.label}`, detail: choice.detail, choice})),
+                    {title: vscode.l10n.t("KV-Distill: Build GPU Backend"), placeHolder: vscode.l10n.t("The GPU backend to build (a backend whose tools are missing says which)")}
+                );
+                return picked?.choice;
+            },
+            confirm: async (message, detail, agree) => await vscode.window.showInformationMessage(message, {modal: true, detail}, agree) === agree,
+            withProgress: async (title, task) => await vscode.window.withProgress(
+                {location: vscode.ProgressLocation.Notification, title, cancellable: true},
+                async (progress, token) => {
+                    const operation = new AbortController();
+                    const cancellation = token.onCancellationRequested(() => operation.abort());
+                    let reported = 0;
+                    try {
+                        return await task((message, percent) => {
+                            const increment = percent === undefined ? undefined : Math.max(0, percent - reported);
+                            if (percent !== undefined)
+                                reported = Math.max(reported, percent);
+                            progress.report({message: percent === undefined ? message : `${message} ${percent}%`, increment});
+                        }, operation.signal);
+                    } finally {
+                        cancellation.dispose();
+                    }
+                }
+            ),
+            showInformation: (message) => void vscode.window.showInformationMessage(message),
+            showError: (message) => void vscode.window.showErrorMessage(message, showLog).then((answer) => {
+                if (answer === showLog)
+                    log.show();
+            })
+        };
     }
 
     private createEngine(config: Config): EngineClientApi {

@@ -305,6 +305,22 @@ export class WorkspaceCacheService {
         }, reason === "idle");
     }
 
+    /**
+     * Stops the engine process after the current operation, so that the next request starts a new one: a newly built
+     * llama.cpp backend is loaded only by a new process (node-llama-cpp loads its binary once per process).
+     */
+    public async restartEngine(reason: string): Promise<void> {
+        if (this.engine === undefined) {
+            this.dependencies.log.info(`Engine restart (${reason}): no engine is running; the next request starts one`);
+            return;
+        }
+        await this.exclusive(undefined, async () => {
+            this.setBusy({operation: "unload", phase: "waiting", fraction: undefined, message: undefined, cancellable: false});
+            await this.ensureEngine().shutdownEngine(reason);
+            this.dependencies.log.info(`Engine stopped (${reason}); the next request starts a new one`);
+        });
+    }
+
     public async dispose(): Promise<void> {
         this.disposed = true;
         this.cancelOperation();

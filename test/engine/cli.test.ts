@@ -53,7 +53,7 @@ describe("kv-distill distill / ask", {timeout}, () => {
             stdout: new CapturedStream(),
             stderr: new CapturedStream(),
             // The cache folder comes from the environment here: XDG_CACHE_HOME/kv-distill.
-            environment: {logFile: undefined, cacheDir: undefined, xdgCacheHome: cacheRoot, home: "/nonexistent", engineDir: undefined, xdgRuntimeDir: undefined}
+            environment: {logFile: undefined, cacheDir: undefined, xdgCacheHome: cacheRoot, home: "/nonexistent", engineDir: undefined, xdgRuntimeDir: undefined, nodeLlamaCppDir: undefined}
         };
     }
 

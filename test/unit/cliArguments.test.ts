@@ -25,7 +25,7 @@ describe("parseCommandArguments", () => {
 });
 
 describe("resolveCacheDirectory", () => {
-    const environment = {logFile: undefined, cacheDir: undefined, xdgCacheHome: undefined, home: "/home/user", engineDir: undefined, xdgRuntimeDir: undefined};
+    const environment = {logFile: undefined, cacheDir: undefined, xdgCacheHome: undefined, home: "/home/user", engineDir: undefined, xdgRuntimeDir: undefined, nodeLlamaCppDir: undefined};
 
     test("--cache-dir, then KV_DISTILL_CACHE_DIR, then XDG_CACHE_HOME, then ~/.cache", () => {
         assert.equal(resolveCacheDirectory("/flag", {...environment, cacheDir: "/env", xdgCacheHome: "/xdg"}), "/flag");

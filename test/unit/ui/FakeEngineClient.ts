@@ -124,6 +124,10 @@ export class FakeEngineClient implements EngineClientApi {
         this.unloads++;
     }
 
+    public async shutdownEngine(reason: string): Promise<void> {
+        this.calls.push({method: "shutdownEngine", options: {reason}});
+    }
+
     public onDidChangeState(listener: (state: EngineProcessState) => void): {dispose(): void} {
         this.stateListeners.add(listener);
         return {dispose: () => this.stateListeners.delete(listener)};
