@@ -219,6 +219,9 @@ export async function ensurePatchedSources({upstream, manifest, seriesHash, log}
     // the sources themselves decide (the markers may be missing where the patched tree was copied to, e.g. a GPU machine)
     if (existsSync(path.join(llamaCppDirectory, ".git")) && await isSeriesApplied(manifest)) {
         log(`Patch series already applied (${manifest.patches.length} patches)`);
+        // The sources may have been patched by hand or copied (a GPU machine): the markers must name this series,
+        // since the source archive and the GPU builder read them.
+        await writeSeriesMarkers(manifest, seriesHash);
         return false;
     }
 
@@ -246,10 +249,16 @@ export async function ensurePatchedSources({upstream, manifest, seriesHash, log}
         }
         log(`Applied ${patch.file} (${patch.target}): ${patch.title}`);
     }
-    const marker = JSON.stringify({seriesHash, patches: manifest.patches.map((patch) => patch.file)}, null, 4) + "\n";
-    await writeFile(llamaCppPatchMarker, marker);
-    await writeFile(addonPatchMarker, marker);
+    await writeSeriesMarkers(manifest, seriesHash);
     return true;
+}
+
+async function writeSeriesMarkers(manifest, seriesHash) {
+    const marker = JSON.stringify({seriesHash, patches: manifest.patches.map((patch) => patch.file)}, null, 4) + "\n";
+    for (const markerPath of [llamaCppPatchMarker, addonPatchMarker]) {
+        if ((await readFile(markerPath, "utf8").catch(() => "")) !== marker)
+            await writeFile(markerPath, marker);
+    }
 }
 
 /** Whether the patched build for this GPU type exists and matches the current series and options. */
