@@ -1,6 +1,7 @@
 import {randomUUID} from "node:crypto";
 import {stat} from "node:fs/promises";
 import * as path from "node:path";
+import * as os from "node:os";
 import * as vscode from "vscode";
 import {buildExplainSelectionQuestion, type SelectionToExplain} from "../common/buildExplainSelectionQuestion";
 import {ChatHistoryStore} from "../common/ChatHistoryStore";
@@ -118,7 +119,7 @@ export class KvDistillExtension {
                     throw new NoWorkspaceError();
                 const modelPath = await models.resolveModelPath(interactive, signal);
                 const excludes = workspaceFolders.flatMap((folder) => config.filesExcludeGlobs(vscode.Uri.file(folder.path)));
-                return buildDistillOptions({settings: config.settings, folders: workspaceFolders.map((folder) => folder.path), cacheDir, modelPath, filesExcludeGlobs: excludes});
+                return buildDistillOptions({settings: config.settings, folders: workspaceFolders.map((folder) => folder.path), cacheDir, modelPath, filesExcludeGlobs: excludes, homeDirectory: os.homedir()});
             },
             describeModel: () => models.describe(),
             idleUnloadMinutes: () => config.settings.idleUnloadMinutes,
@@ -414,7 +415,8 @@ export class KvDistillExtension {
                 log: this.log,
                 engineSettings: () => ({
                     idleUnloadMinutes: config.settings.idleUnloadMinutes,
-                    cacheMaxBytes: config.settings.cacheMaxMegabytes * 1024 * 1024
+                    cacheMaxBytes: config.settings.cacheMaxMegabytes * 1024 * 1024,
+                    gpu: config.settings.gpu
                 })
             });
             this.log.info("Engine client created");
