@@ -245,12 +245,7 @@ export class Engine {
         if (options.adapterPath === undefined || options.adapterPath.trim() === "")
             throw new ScoringAdapterError("", "the adapter scorer needs an adapter file (--adapter, kvDistill.distill.adapterPath)");
         const adapterPath = path.resolve(options.adapterPath);
-        let isFile = false;
-        try {
-            isFile = (await stat(adapterPath)).isFile();
-        } catch {
-            isFile = false;
-        }
+        const isFile = await stat(adapterPath).then((info) => info.isFile(), () => false);
         if (!isFile)
             throw new ScoringAdapterError(adapterPath, "the file does not exist");
         const {sha256} = await computeModelFileDigest(adapterPath, options.cacheDir);

@@ -441,13 +441,17 @@ export class LlamaRuntime {
         const load = options.build === "stock" ? await loadStockLlama(logging) : await loadLlamaForGpuChoice(options.gpu, logging);
         const llama = load.llama;
         const backend = llama.gpu === false ? "cpu" : llama.gpu;
+        // A named backend whose patched build is missing falls back: say so next to what runs.
+        const missedBackend = options.gpu !== "auto" && options.gpu !== false && llama.gpu !== options.gpu;
         const build: BuildInfo = {
             buildType: llama.buildType,
             gpu: llama.gpu,
             llamaCppRelease: llama.llamaCppRelease.release,
             nodeLlamaCppVersion: await readNodeLlamaCppVersion(),
             patched: load.patched,
-            description: load.patched ? `patched local build, ${backend}` : `degraded: ${load.reason}`
+            description: load.patched
+                ? `patched local build, ${backend}${missedBackend ? ` (${String(options.gpu)} was asked for: ${load.reason})` : ""}`
+                : `degraded: ${load.reason}`
         };
         log(`llama.cpp: ${build.description} (llama.cpp ${build.llamaCppRelease} via node-llama-cpp ${build.nodeLlamaCppVersion}, ` +
             `${build.buildType} binary, requested gpu: ${options.gpu === false ? "cpu" : options.gpu})`);
@@ -867,6 +871,11 @@ export class ContextSequence {
     public async attachScoringAdapter(adapterPath: string): Promise<{eta: number}> {
         this.ensureRoom(0);
         return setContextScoringAdapter(this.context, adapterPath);
+    }
+
+    /** The llama.cpp position of each token (patched build): contiguous unless compacted with holes. */
+    public tokenPositions(): Int32Array {
+        return getContextSequenceTokenPositions(this.sequence);
     }
 
     /** The adapter scores of the tokens evaluated since the last call, by token index. */

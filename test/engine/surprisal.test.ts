@@ -102,12 +102,14 @@ describe("surprisal scores", {timeout}, () => {
     test("segments: later segments are scored on top of the compressed earlier ones", {timeout}, async () => {
         // With ONE layer, a token's key and value depend only on the token and its position, so the
         // kept tokens re-evaluated at their renumbered positions reproduce the compacted cache (up to
-        // the f16 rounding of the K-shift): an independent check of erase + renumber + score.
+        // the f16 rounding of the K-shift): an independent check of compaction + renumber + score. (The
+        // reference evaluates at contiguous positions, so the cache is compacted with "renumber"; the
+        // stock build's erase-ranges renumbers too.)
         const oneLayerModelPath = await ensureFixtureModel({layers: 1, name: "kv-distill-fixture-one-layer"});
         const independentModel = await llama.loadModel({modelPath: oneLayerModelPath});
         const events: SegmentScoredEvent[] = [];
         const output = await kit.engine.distillForTesting(
-            distillOptions(workspace, cacheDir, oneLayerModelPath, {segmentTokens: 128, keepRatio: 0.4, scorer: "surprisal"}),
+            distillOptions(workspace, cacheDir, oneLayerModelPath, {segmentTokens: 128, keepRatio: 0.4, scorer: "surprisal", compaction: "renumber"}),
             {onSegmentScored: (event) => events.push(event)}
         );
         assert.ok(events.length >= 3, `${events.length} segments`);

@@ -63,6 +63,7 @@ describe("cache manifest rules", () => {
             [{...expectations, model: {...expectations.model, metadataDigest: "0"}}, /other GGUF metadata/],
             [{...expectations, build: {...expectations.build, llamaCppRelease: "b9999"}}, /llamaCppRelease/],
             [{...expectations, build: {...expectations.build, gpu: "cuda"}}, /another llama.cpp build \(gpu/],
+            [{...expectations, build: {...expectations.build, patched: true}}, /another llama.cpp build \(the stock build, now the patched build\)/],
             [{...expectations, kv: {...expectations.kv, flashAttention: false}}, /flashAttention/],
             [{...expectations, kv: {...expectations.kv, kvCacheKeyType: "Q8_0"}}, /kvCacheKeyType/]
         ];
@@ -74,6 +75,8 @@ describe("cache manifest rules", () => {
         assert.equal(findSettingsDifference(manifest.settings, {...manifest.settings}), undefined);
         assert.match(findSettingsDifference(manifest.settings, {...manifest.settings, keepRatio: 0.5}) ?? "", /keepRatio was 0.2, now 0.5/);
         assert.match(findSettingsDifference(manifest.settings, {...manifest.settings, folders: ["/other"]}) ?? "", /folders/);
+        assert.match(findSettingsDifference(manifest.settings, {...manifest.settings, compaction: "renumber"}) ?? "", /compaction was "holes", now "renumber"/);
+        assert.match(findSettingsDifference(manifest.settings, {...manifest.settings, adapterSha256: "e".repeat(64)}) ?? "", /adapterSha256 was null/);
     });
 
     test("malformed manifests are refused", () => {
