@@ -42,7 +42,7 @@ describe("the adapter scorer (patched build)", {timeout}, () => {
     let snapshotBefore: Record<string, string>;
 
     before(async () => {
-        kit = await createTestEngine();
+        kit = await createTestEngine({llamaBuild: "patched"});
         workspace = await makeTemporaryFolder("ws");
         cacheDir = await makeTemporaryFolder("cache");
         adapterFolder = await makeTemporaryFolder("adapters");

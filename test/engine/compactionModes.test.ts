@@ -35,7 +35,7 @@ for (const mode of ["holes", "renumber"] as const satisfies readonly DistillComp
         let snapshotBefore: Record<string, string>;
 
         before(async () => {
-            kit = await createTestEngine();
+            kit = await createTestEngine({llamaBuild: "patched"});
             workspace = await makeTemporaryFolder("ws");
             cacheDir = await makeTemporaryFolder("cache");
             await writeSampleWorkspace(workspace, {files: 5, linesPerFile: 12});
@@ -135,7 +135,7 @@ for (const mode of ["holes", "renumber"] as const satisfies readonly DistillComp
 
 describe("the cache size cap of a request reaches the cache store", {timeout}, () => {
     test("beyond the cap the least recently used cache is evicted, the new one kept", {timeout}, async () => {
-        const kit = await createTestEngine();
+        const kit = await createTestEngine({llamaBuild: "patched"});
         const workspace = await makeTemporaryFolder("ws");
         const cacheDir = await makeTemporaryFolder("cache");
         try {

@@ -7,6 +7,7 @@ import type * as NodeLlamaCpp from "node-llama-cpp";
 import type {SegmentScoredEvent} from "../../src/engine/distillPrompt";
 import {decodeBitmap} from "../../src/engine/cacheManifest";
 import {buildAlwaysKeepMask, defaultAlwaysKeepRules} from "../../src/engine/selection/buildAlwaysKeepMask";
+import {loadPatchedLlamaOrFallback, loadStockLlama} from "../../src/engine/llamaBinding";
 import {ensureFixtureModel} from "../fixtures/fixtureModel";
 import {createTestEngine, distillOptions, makeTemporaryFolder, writeSampleWorkspace} from "./helpers/engineTestKit";
 import type {TestEngine} from "./helpers/engineTestKit";
@@ -51,8 +52,8 @@ describe("surprisal scores", {timeout}, () => {
         workspace = await makeTemporaryFolder("ws");
         cacheDir = await makeTemporaryFolder("cache");
         await writeSampleWorkspace(workspace, {files: 4, linesPerFile: 8});
-        const {getLlama} = await import("node-llama-cpp");
-        llama = await getLlama({gpu: false, build: "never"});
+        // The binary the engine runs (one process holds one): the patched build, or the stock one in test:engine:stock.
+        llama = (process.env.KV_DISTILL_TEST_LLAMA_BUILD === "stock" ? await loadStockLlama() : await loadPatchedLlamaOrFallback(false)).llama;
         independentModel = await llama.loadModel({modelPath: kit.modelPath});
     });
 
