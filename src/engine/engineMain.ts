@@ -13,7 +13,7 @@ export function parseEngineEntryArguments(rest: readonly string[]): {gpu: GpuCho
     for (let index = 0; index < rest.length; index++) {
         const argument = rest[index]!;
         if (argument !== "--gpu")
-            throw new UsageError(`Unknown argument: ${argument}`);
+            throw new UsageError(`Unknown arguments: ${rest.slice(index).join(" ")}`);
         const value = rest[++index];
         if (value === "auto" || value === "cuda" || value === "vulkan")
             gpu = value;
