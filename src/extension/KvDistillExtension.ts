@@ -448,7 +448,8 @@ export class KvDistillExtension {
             const report = await probeBackend(cliPath);
             const description = `llama.cpp ${report.llamaCppRelease} (${report.buildType} build, ${report.gpu === false ? "CPU" : report.gpu}) via node-llama-cpp ${report.nodeLlamaCppVersion}`;
             this.log.info(`Backend found: ${description}`);
-            return {kind: "found", description, ...report};
+            // The report's own `description` (patched or degraded build) must not replace this line.
+            return {kind: "found", ...report, description};
         } catch (error) {
             this.log.error("No usable llama.cpp backend", error);
             return {kind: "missing", reason: error instanceof Error ? error.message : String(error)};
