@@ -26,7 +26,8 @@ function createDependencies(context: vscode.ExtensionContext): KvDistillDependen
             enginePath: path.join(clientContext.extensionPath, "dist", "engine.js"),
             clientName: "vscode",
             logger: clientContext.log,
-            modelIdleUnloadMs: clientContext.engineSettings().idleUnloadMinutes * 60_000
+            modelIdleUnloadMs: clientContext.engineSettings().idleUnloadMinutes * 60_000,
+            gpu: clientContext.engineSettings().gpu ?? "auto"
         });
         return client;
     };

@@ -12,7 +12,8 @@ export async function runBackendCommand(args: readonly string[]): Promise<number
     else
         process.stdout.write(
             `llama.cpp ${report.llamaCppRelease} via node-llama-cpp ${report.nodeLlamaCppVersion}: ` +
-            `${report.buildType} build, ${report.gpu === false ? "CPU" : report.gpu}\n`
+            `${report.buildType} build, ${report.gpu === false ? "CPU" : report.gpu}\n` +
+            `llama.cpp: ${report.description}\n`
         );
     return 0;
 }

@@ -13,10 +13,13 @@ import {resolveCacheDirectory} from "./resolveCacheDirectory";
 export const engineCommandOptionsHelp = `Options:
   --model M             GGUF model file (required)
   --keep R              fraction of the workspace's tokens to keep, in (0, 1] (default 0.2)
-  --scorer S            surprisal | recent | random (default surprisal)
+  --scorer S            surprisal | adapter | recent | random (default surprisal)
   --segment-tokens N    tokens per prefill segment; 0 = one segment when it fits (default 4096)
   --cache-dir D         cache folder (default $KV_DISTILL_CACHE_DIR, $XDG_CACHE_HOME/kv-distill, ~/.cache/kv-distill)
-  --gpu G               auto | cpu | cuda | vulkan | metal (default auto)
+  --gpu G               auto | cpu | cuda | vulkan: which patched llama.cpp build to load (default auto:
+                        CUDA, then Vulkan, then CPU; node-llama-cpp's stock CPU binary, degraded, without one)
+  --compaction M        holes | renumber: how the patched build drops evicted tokens (default holes)
+  --adapter FILE        scoring adapter (GGUF) of the adapter scorer
   --threads N           CPU threads for llama.cpp (default: node-llama-cpp's choice)
   --batch-size N        tokens per llama.cpp batch (default 512)
   --flash-attention X   on | off (default: on with a GPU, off on CPU)
@@ -31,6 +34,8 @@ const flags: Record<string, FlagSpec> = {
     "segment-tokens": {kind: "number"},
     "cache-dir": {kind: "string"},
     "gpu": {kind: "string"},
+    "compaction": {kind: "string"},
+    "adapter": {kind: "string"},
     "threads": {kind: "number"},
     "batch-size": {kind: "number"},
     "flash-attention": {kind: "string"},
@@ -79,7 +84,13 @@ export function readEngineCommandArguments(args: readonly string[], environment:
         throw new UsageError(`--keep must be in (0, 1], got ${keepRatio}`);
     const scorer = parsed.strings.get("scorer") ?? "surprisal";
     if (!scorers.includes(scorer as ScorerName))
-        throw new UsageError(`unknown scorer "${scorer}" (surprisal, recent, random)`);
+        throw new UsageError(`unknown scorer "${scorer}" (surprisal, adapter, recent, random)`);
+    const compaction = parsed.strings.get("compaction");
+    if (compaction !== undefined && compaction !== "holes" && compaction !== "renumber")
+        throw new UsageError(`--compaction must be holes or renumber, got "${compaction}"`);
+    const adapterPath = parsed.strings.get("adapter");
+    if (scorer === "adapter" && (adapterPath === undefined || adapterPath === ""))
+        throw new UsageError("the adapter scorer needs --adapter FILE (a scoring adapter GGUF)");
     const segmentTokens = parsed.numbers.get("segment-tokens") ?? 4096;
     if (!Number.isInteger(segmentTokens) || segmentTokens < 0)
         throw new UsageError(`--segment-tokens must be a whole number >= 0, got ${segmentTokens}`);
@@ -119,7 +130,9 @@ export function readEngineCommandArguments(args: readonly string[], environment:
             scorer: scorer as ScorerName,
             segmentTokens,
             cacheDir: resolveCacheDirectory(parsed.strings.get("cache-dir"), environment),
-            seed: parsed.numbers.get("seed") ?? 0
+            seed: parsed.numbers.get("seed") ?? 0,
+            ...(compaction === undefined ? {} : {compaction}),
+            ...(adapterPath === undefined || adapterPath === "" ? {} : {adapterPath: path.resolve(adapterPath)})
         }
     };
 }
@@ -136,7 +149,7 @@ function parseGpu(value: string): GpuChoice {
     switch (value) {
         case "auto": return "auto";
         case "cpu": case "false": case "off": return false;
-        case "cuda": case "vulkan": case "metal": return value;
-        default: throw new UsageError(`unknown --gpu "${value}" (auto, cpu, cuda, vulkan, metal)`);
+        case "cuda": case "vulkan": return value;
+        default: throw new UsageError(`unknown --gpu "${value}" (auto, cpu, cuda, vulkan)`);
     }
 }

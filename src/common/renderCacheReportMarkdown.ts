@@ -23,7 +23,9 @@ export function renderCacheReportMarkdown(report: CacheReport | undefined, stale
     lines.push(
         `| ${t("Model")} | ${escapeTableCell(report.modelPath)} |`,
         "| --- | --- |",
-        `| ${t("Scorer")} | ${escapeTableCell(report.scorer)} |`,
+        `| ${t("Scorer")} | ${escapeTableCell(report.scorer)}${report.adapterSha256 === null ? "" : ` (${t("adapter")} ${report.adapterSha256.slice(0, 12)})`} |`,
+        `| ${t("llama.cpp build")} | ${escapeTableCell(report.build)} |`,
+        `| ${t("Compaction")} | ${escapeTableCell(report.compaction)} |`,
         `| ${t("Keep ratio (asked / effective)")} | ${formatPercent(report.keepRatio)} / ${formatPercent(report.effectiveKeepRatio)} |`,
         `| ${t("Tokens (prompt / kept)")} | ${report.promptTokens} / ${report.keptTokens} |`,
         `| ${t("Files in cache / excluded")} | ${report.files.length} / ${report.skipped.length} |`,

@@ -32,7 +32,8 @@ export class Config implements vscode.Disposable {
                 const change: ConfigChange = {
                     model: affects(settingKeys.modelPath),
                     indexRules: event.affectsConfiguration("files.exclude") || affects(settingKeys.maxFileBytes) || affects(settingKeys.extraExcludes),
-                    distill: affects(settingKeys.keepRatio) || affects(settingKeys.scorer) || affects(settingKeys.segmentTokens),
+                    distill: affects(settingKeys.keepRatio) || affects(settingKeys.scorer) || affects(settingKeys.segmentTokens) ||
+                        affects(settingKeys.compaction) || affects(settingKeys.adapterPath),
                     other: event.affectsConfiguration(configurationSection)
                 };
                 if (change.model || change.indexRules || change.distill || change.other) {
@@ -42,7 +43,7 @@ export class Config implements vscode.Disposable {
             }),
             vscode.workspace.onDidGrantWorkspaceTrust(() => {
                 this.current = Config.read();
-                this.changeEmitter.fire({model: true, indexRules: false, distill: false, other: false});
+                this.changeEmitter.fire({model: true, indexRules: false, distill: true, other: false});
             })
         );
     }
@@ -70,6 +71,8 @@ export class Config implements vscode.Disposable {
     private static read(): KvDistillSettings {
         const configuration = vscode.workspace.getConfiguration(configurationSection);
         const model = selectTrustedModelPath(configuration.inspect<unknown>(settingKeys.modelPath), vscode.workspace.isTrusted);
-        return parseKvDistillSettings((key) => configuration.get<unknown>(key), model);
+        // The adapter file decides which tokens are kept and is loaded into llama.cpp: the same trust rule as the model.
+        const adapter = selectTrustedModelPath(configuration.inspect<unknown>(settingKeys.adapterPath), vscode.workspace.isTrusted);
+        return parseKvDistillSettings((key) => configuration.get<unknown>(key), model, adapter);
     }
 }

@@ -1,6 +1,6 @@
 // The extension's settings as typed, validated values. Pure: Config reads VS Code's
 // configuration and hands the raw values here, so bad values fall back to defaults in one place.
-import type {ScorerName} from "../engine/engineApi";
+import type {DistillCompactionMode, ScorerName} from "../engine/engineApi";
 import type {TrustedModelPath} from "./selectTrustedModelPath";
 
 export type KvDistillSettings = {
@@ -15,7 +15,14 @@ export type KvDistillSettings = {
     maxFileBytes: number;
     extraExcludes: string[];
     maxAnswerTokens: number;
+    /** The llama.cpp build the engine process loads (machine setting; applies when the engine starts). */
+    gpu: EngineGpuSetting;
+    compaction: DistillCompactionMode;
+    /** The scoring adapter of the `adapter` scorer, as trusted (a workspace's value only in a trusted workspace). */
+    adapter: TrustedModelPath;
 };
+
+export type EngineGpuSetting = "auto" | "cuda" | "vulkan" | "cpu";
 
 /** Setting names below "kvDistill.", as declared in package.json. */
 export const settingKeys = {
@@ -29,7 +36,10 @@ export const settingKeys = {
     autoRefreshDelaySeconds: "refresh.delaySeconds",
     maxFileBytes: "index.maxFileBytes",
     extraExcludes: "index.extraExcludes",
-    maxAnswerTokens: "answer.maxTokens"
+    maxAnswerTokens: "answer.maxTokens",
+    gpu: "engine.gpu",
+    compaction: "distill.compaction",
+    adapterPath: "distill.adapterPath"
 } as const;
 
 export const settingDefaults = {
@@ -42,8 +52,12 @@ export const settingDefaults = {
     autoRefreshDelaySeconds: 10,
     maxFileBytes: 1_048_576,
     extraExcludes: [] as string[],
-    maxAnswerTokens: 1024
+    maxAnswerTokens: 1024,
+    gpu: "auto" as EngineGpuSetting,
+    compaction: "holes" as DistillCompactionMode
 };
+
+const noAdapter: TrustedModelPath = {value: "", source: "default", ignoredUntrustedValue: false};
 
 /** Scorers a person may choose; `random` is for benchmarks only. */
 export const userScorers: readonly ScorerName[] = ["adapter", "reconstruct", "surprisal", "recent"];
@@ -54,7 +68,9 @@ function numberIn(value: unknown, min: number, max: number, fallback: number, in
     return integer ? Math.round(value) : value;
 }
 
-export function parseKvDistillSettings(read: (key: string) => unknown, model: TrustedModelPath): KvDistillSettings {
+export function parseKvDistillSettings(read: (key: string) => unknown, model: TrustedModelPath, adapter: TrustedModelPath = noAdapter): KvDistillSettings {
+    const gpu = read(settingKeys.gpu);
+    const compaction = read(settingKeys.compaction);
     const scorer = read(settingKeys.scorer);
     const autoRefresh = read(settingKeys.autoRefresh);
     const extraExcludes = read(settingKeys.extraExcludes);
@@ -72,7 +88,10 @@ export function parseKvDistillSettings(read: (key: string) => unknown, model: Tr
         extraExcludes: Array.isArray(extraExcludes)
             ? extraExcludes.filter((item): item is string => typeof item === "string" && item.trim() !== "").map((item) => item.trim())
             : settingDefaults.extraExcludes,
-        maxAnswerTokens: numberIn(read(settingKeys.maxAnswerTokens), 16, 32768, settingDefaults.maxAnswerTokens, true)
+        maxAnswerTokens: numberIn(read(settingKeys.maxAnswerTokens), 16, 32768, settingDefaults.maxAnswerTokens, true),
+        gpu: gpu === "auto" || gpu === "cuda" || gpu === "vulkan" || gpu === "cpu" ? gpu : settingDefaults.gpu,
+        compaction: compaction === "holes" || compaction === "renumber" ? compaction : settingDefaults.compaction,
+        adapter
     };
 }
 

@@ -1,6 +1,8 @@
 // The engine: owns the llama.cpp runtime, the loaded model and the loaded answer session, and runs
 // one operation at a time (distill, ask, report, clear). The engine server (child process) and the
 // command line call exactly these methods.
+import {stat} from "node:fs/promises";
+import path from "node:path";
 import {AnswerSession} from "./AnswerSession";
 import {CacheStore} from "./CacheStore";
 import {cacheReportFromManifest} from "./cacheManifest";
@@ -8,9 +10,9 @@ import type {CacheLockOptions} from "./cacheLock";
 import {distillPrompt, validateDistillOptions} from "./distillPrompt";
 import type {DistillEngineSettings, DistillPromptOutput, SegmentScoredEvent} from "./distillPrompt";
 import type {AskOptions, AskResult, CacheReport, DistillOptions, DistillProgress, DistillResult, EngineRequestCallbacks} from "./engineApi";
-import {EngineDisposedError, InvalidEngineOptionsError} from "./engineErrors";
+import {EngineDisposedError, InvalidEngineOptionsError, ScoringAdapterError, UnsupportedScorerError} from "./engineErrors";
 import {LlamaRuntime, modelFileIdentity} from "./llamaBinding";
-import type {BuildInfo, EngineLog, GpuChoice, LoadedModel} from "./llamaBinding";
+import type {BuildInfo, EngineLog, GpuChoice, LlamaBuildChoice, LoadedModel} from "./llamaBinding";
 import {computeModelFileDigest} from "./modelFileDigest";
 import {defaultAlwaysKeepRules} from "./selection/buildAlwaysKeepMask";
 import type {AlwaysKeepRules} from "./selection/buildAlwaysKeepMask";
@@ -21,8 +23,14 @@ export type EngineOptions = {
     /** The workspace indexer (issue 3's indexWorkspace and diffManifests). */
     indexer: WorkspaceIndexer;
     log?: EngineLog;
-    /** Which GPU backend to use among those the loaded build has; false for CPU only. Default "auto". */
+    /**
+     * Which patched build to load: "auto" (default: CUDA, then Vulkan, then CPU, among the patched local builds
+     * present), "cuda", "vulkan" or false (CPU). Without a patched build the engine runs degraded on
+     * node-llama-cpp's stock CPU binary. One process holds one binary: changing this needs a new process.
+     */
     gpu?: GpuChoice;
+    /** "stock" loads node-llama-cpp's stock CPU binary on purpose (degraded mode; tests, comparisons). Default "patched". */
+    llamaBuild?: LlamaBuildChoice;
     /** Tokens per llama_decode call (node-llama-cpp makes it the micro-batch too). Default 512. */
     batchSize?: number;
     /**
@@ -209,10 +217,12 @@ export class Engine {
         }, callbacks.signal);
         const indexMs = performance.now() - indexStartedAt;
         const modelFile = await computeModelFileDigest(options.modelPath, options.cacheDir);
+        const adapter = options.scorer === "adapter" ? await this.resolveAdapter(options) : undefined;
         const output = await distillPrompt({
             model,
             build: this.runtime!.build,
             modelFile,
+            ...(adapter === undefined ? {} : {adapter}),
             store: new CacheStore(options.cacheDir, this.log),
             options,
             indexResult,
@@ -225,6 +235,21 @@ export class Engine {
         output.result.timings.indexMs = indexMs;
         output.result.timings.totalMs = performance.now() - startedAt;
         return output;
+    }
+
+    /** The adapter file and its sha256 (part of the cache's settings: another adapter keeps other tokens). */
+    private async resolveAdapter(options: DistillOptions): Promise<{path: string; sha256: string}> {
+        const build = this.runtime!.build;
+        if (!build.patched)
+            throw new UnsupportedScorerError("adapter", `it needs the patched llama.cpp build, which is not loaded (${build.description})`);
+        if (options.adapterPath === undefined || options.adapterPath.trim() === "")
+            throw new ScoringAdapterError("", "the adapter scorer needs an adapter file (--adapter, kvDistill.distill.adapterPath)");
+        const adapterPath = path.resolve(options.adapterPath);
+        const isFile = await stat(adapterPath).then((info) => info.isFile(), () => false);
+        if (!isFile)
+            throw new ScoringAdapterError(adapterPath, "the file does not exist");
+        const {sha256} = await computeModelFileDigest(adapterPath, options.cacheDir);
+        return {path: adapterPath, sha256};
     }
 
     private distillSettings(model: LoadedModel): DistillEngineSettings {
@@ -247,7 +272,7 @@ export class Engine {
             return this.model;
         await this.unloadModelNow();
         onProgress?.({phase: "loading-model", doneTokens: 0, totalTokens: 0, message: modelPath});
-        this.runtime ??= await LlamaRuntime.open({gpu: this.options.gpu ?? "auto", log: this.log});
+        this.runtime ??= await LlamaRuntime.open({gpu: this.options.gpu ?? "auto", build: this.options.llamaBuild ?? "patched", log: this.log});
         this.model = await this.runtime.loadModel(modelPath, {signal});
         return this.model;
     }

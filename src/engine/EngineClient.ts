@@ -37,6 +37,7 @@ import {
     ModelUriError,
     OperationCancelledError
 } from "./engineProcessErrors";
+import {ScoringAdapterError, UnsupportedScorerError} from "./engineErrors";
 import {ensurePrivateEngineDirectory, resolveEngineSocketLocation, type EngineSocketLocation} from "./engineSocketLocation";
 import {
     ModelArchitectureUnsupportedError,
@@ -82,6 +83,11 @@ export type EngineClientOptions = {
     location?: EngineSocketLocation;
     /** Unload the model after this long without model work; sent on connect, so it applies engine-wide. */
     modelIdleUnloadMs?: number;
+    /**
+     * Passed when this client starts the engine (`--gpu`): which patched llama.cpp build it loads. One process
+     * holds one binary, so a running engine keeps its build until it is restarted.
+     */
+    gpu?: "auto" | "cpu" | "cuda" | "vulkan";
     /** Passed when this client starts the engine: exit after this long with no clients. */
     engineExitIdleMs?: number;
     /** How long to wait for a started engine to answer. Default 30 s. */
@@ -101,6 +107,8 @@ const revivableErrorClasses: readonly RevivableErrorClass[] = [
     EngineDrainingError,
     EngineBackendUnavailableError,
     OperationCancelledError,
+    UnsupportedScorerError,
+    ScoringAdapterError,
     EngineSocketDirectoryError,
     DownloadConsentRequiredError,
     ModelUriError,
@@ -459,6 +467,8 @@ export class EngineClient implements EngineClientApi {
             const engineArguments = [this.options.enginePath, "--socket", this.location.socketPath];
             if (this.modelIdleUnloadMs !== undefined)
                 engineArguments.push("--model-idle-unload-ms", String(this.modelIdleUnloadMs));
+            if (this.options.gpu !== undefined)
+                engineArguments.push("--gpu", this.options.gpu);
             if (this.options.engineExitIdleMs !== undefined)
                 engineArguments.push("--exit-idle-ms", String(this.options.engineExitIdleMs));
             engineArguments.push(...(this.options.engineArguments ?? []));

@@ -1,9 +1,10 @@
 // What a saved cache says about itself, and the rules for whether it may be loaded. Pure: no file
 // access, no native code.
 import type {IndexManifest} from "../indexer/indexTypes";
-import type {CacheReport, ScorerName} from "./engineApi";
+import type {CacheCompaction, CacheReport, ScorerName} from "./engineApi";
 
-export const cacheFormatVersion = 1;
+// 2: the build's patched flag, the compaction mode and the adapter's hash.
+export const cacheFormatVersion = 2;
 
 /** Everything that shapes the kept tokens. A cache is reused only when all of these match. */
 export type CacheSettings = {
@@ -19,6 +20,10 @@ export type CacheSettings = {
     maxPieceChars: number;
     /** Bumped when the system preamble or the prompt layout rules change. */
     promptFormat: string;
+    /** How evicted tokens were dropped (positions differ between modes, so the caches differ). */
+    compaction: CacheCompaction;
+    /** sha256 of the scoring adapter file for the `adapter` scorer, else null: another adapter keeps other tokens. */
+    adapterSha256: string | null;
 };
 
 export type CacheModelIdentity = {
@@ -35,6 +40,10 @@ export type CacheBuildIdentity = {
     llamaCppRelease: string;
     buildType: string;
     gpu: string | false;
+    /** The project's patched llama.cpp (true) or node-llama-cpp's stock binary (false, degraded mode). */
+    patched: boolean;
+    /** Human-readable, for reports only (never compared). */
+    description?: string;
 };
 
 export type CacheKvSettings = {flashAttention: boolean; kvCacheKeyType: string; kvCacheValueType: string};
@@ -98,6 +107,8 @@ export function findIncompatibility(manifest: CacheManifest, expected: CacheExpe
         return `made by another model file (sha256 ${manifest.model.fileSha256.slice(0, 12)}, now ${expected.model.fileSha256.slice(0, 12)})`;
     if (manifest.model.metadataDigest !== expected.model.metadataDigest)
         return "made by a model with other GGUF metadata";
+    if (manifest.build.patched !== expected.build.patched)
+        return `made by another llama.cpp build (${manifest.build.patched ? "the patched build" : "the stock build"}, now ${expected.build.patched ? "the patched build" : "the stock build"})`;
     for (const field of ["nodeLlamaCppVersion", "llamaCppRelease", "buildType", "gpu"] as const)
         if (manifest.build[field] !== expected.build[field])
             return `made by another llama.cpp build (${field} ${String(manifest.build[field])}, now ${String(expected.build[field])})`;
@@ -160,6 +171,9 @@ export function cacheReportFromManifest(manifest: CacheManifest): CacheReport {
         promptTokens: manifest.promptTokens,
         keptTokens: manifest.keptTokens,
         files: manifest.files.map((file) => ({...file})),
+        build: manifest.build.description ?? `${manifest.build.patched ? "patched" : "stock"} ${manifest.build.buildType} build, ${manifest.build.gpu === false ? "cpu" : manifest.build.gpu}`,
+        compaction: manifest.settings.compaction,
+        adapterSha256: manifest.settings.adapterSha256,
         skipped: manifest.index.skipped.map(({displayPath, reason, detail}) => ({displayPath, reason, detail}))
     };
 }

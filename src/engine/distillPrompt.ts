@@ -9,8 +9,8 @@ import {CacheStore} from "./CacheStore";
 import type {CacheLockOptions} from "./cacheLock";
 import {cacheFormatVersion, cacheReportFromManifest, decodeBitmap, encodeBitmap, findIncompatibility, findSettingsDifference} from "./cacheManifest";
 import type {CacheExpectations, CacheManifest, CacheSegmentRecord, CacheSettings} from "./cacheManifest";
-import type {CacheReport, DistillOptions, DistillProgress, DistillResult} from "./engineApi";
-import {InvalidEngineOptionsError, OperationCancelledError, WorkspaceTooLargeError} from "./engineErrors";
+import type {CacheCompaction, CacheReport, DistillOptions, DistillProgress, DistillResult} from "./engineApi";
+import {InvalidEngineOptionsError, OperationCancelledError, ScoringAdapterError, WorkspaceTooLargeError} from "./engineErrors";
 import type {BuildInfo, ContextSequence, EngineLog, LoadedModel} from "./llamaBinding";
 import {buildPromptLayout} from "./prompt/buildPromptLayout";
 import type {PromptLayout} from "./prompt/buildPromptLayout";
@@ -68,6 +68,8 @@ export type DistillPromptInput = {
     model: LoadedModel;
     build: BuildInfo;
     modelFile: {sha256: string; bytes: number};
+    /** The scoring adapter file of the `adapter` scorer (resolved path and sha256). */
+    adapter?: {path: string; sha256: string};
     store: CacheStore;
     options: DistillOptions;
     indexResult: IndexResult;
@@ -119,9 +121,14 @@ export async function distillPrompt(input: DistillPromptInput): Promise<DistillP
     const alwaysKeepMask = buildAlwaysKeepMask(layout, settings.alwaysKeep);
     const schedule = planKeepSchedule(segments, alwaysKeepMask, options.keepRatio);
     const segmentDigests = chainedSegmentDigests(layout, segments, alwaysKeepMask);
-    const scorer = createTokenScorer(options.scorer, {seed: options.seed ?? 0});
+    const scorer = createTokenScorer(options.scorer, {seed: options.seed ?? 0, build: input.build});
+    // The stock build has no one-pass compaction: it erases ranges (contiguous positions, a pending K-shift).
+    const compaction: CacheCompaction = input.build.patched ? (options.compaction ?? "holes") : "erase-ranges";
+    const adapter = scorer.requirements.adapterScores ? input.adapter : undefined;
+    if (scorer.requirements.adapterScores && adapter === undefined)
+        throw new ScoringAdapterError(options.adapterPath ?? "", "the adapter scorer needs an adapter file (--adapter, kvDistill.distill.adapterPath)");
     log(`distill: ${totalTokens} tokens (opening ${layout.openingTokenCount}), ${segments.length} segment(s) of up to ${segmentTokens === 0 ? totalTokens : segmentTokens}, ` +
-        `keep ${options.keepRatio} -> ${schedule[schedule.length - 1]!.keptThrough} tokens, scorer ${scorer.name}`);
+        `keep ${options.keepRatio} -> ${schedule[schedule.length - 1]!.keptThrough} tokens, scorer ${scorer.name}, compaction ${compaction}`);
 
     const cacheSettings: CacheSettings = {
         folders: options.folders.slice(),
@@ -132,7 +139,9 @@ export async function distillPrompt(input: DistillPromptInput): Promise<DistillP
         sinkTokens: settings.alwaysKeep.sinkTokens,
         tailTokens: settings.alwaysKeep.tailTokens,
         maxPieceChars: settings.maxPieceChars,
-        promptFormat
+        promptFormat,
+        compaction,
+        adapterSha256: adapter?.sha256 ?? null
     };
     const expectations: CacheExpectations = {
         model: {fileSha256: input.modelFile.sha256, metadataDigest: model.summary.metadataDigest},
@@ -211,12 +220,23 @@ export async function distillPrompt(input: DistillPromptInput): Promise<DistillP
         sequence = await model.createSequence({
             contextSize, batchSize: settings.batchSize, flashAttention: settings.flashAttention, threads: settings.threads, signal: callbacks.signal
         });
+        if (adapter !== undefined) {
+            // Before the prefill: the scores are computed inside each decode.
+            try {
+                const {eta} = await sequence.attachScoringAdapter(adapter.path);
+                log(`scoring adapter ${adapter.path} (sha256 ${adapter.sha256.slice(0, 12)}) scores the input of layer ${eta}`);
+            } catch (error) {
+                throw new ScoringAdapterError(adapter.path, error instanceof Error ? error.message : String(error), {cause: error});
+            }
+        }
 
         const segmentRecords: CacheSegmentRecord[] = [];
         let carriedLogProbability = Number.NaN;
         if (firstSegment > 0 && previous.manifest !== undefined) {
             await sequence.loadState(previous.statePath!);
             await sequence.truncate(schedule[firstSegment - 1]!.keptThrough);
+            if (adapter !== undefined)
+                sequence.takeScores(); // nothing was decoded, but start from an empty score list
             if (sequence.tokenCount !== schedule[firstSegment - 1]!.keptThrough)
                 throw new Error(`the refreshed cache holds ${sequence.tokenCount} tokens, expected ${schedule[firstSegment - 1]!.keptThrough}`);
             segmentRecords.push(...previous.manifest.segments.slice(0, firstSegment));
@@ -261,15 +281,26 @@ export async function distillPrompt(input: DistillPromptInput): Promise<DistillP
             } else
                 await sequence.evaluate(segmentTokenIds, {signal: callbacks.signal, onProgress});
             evaluatedTokens += segmentTokenIds.length;
+            const base = sequence.tokenCount - segmentTokenIds.length;
+            // After the segment's prefill and before compaction: the adapter's score of each of its tokens.
+            const adapterScores = adapter === undefined ? undefined : segmentAdapterScores(sequence.takeScores(), base, segmentTokenIds.length, index);
 
-            const scores = scorer.scoreSegment({tokens: segmentTokenIds, firstTokenIndex: segment.tokenStart, totalTokens, logProbabilities});
+            const scores = scorer.scoreSegment({tokens: segmentTokenIds, firstTokenIndex: segment.tokenStart, totalTokens, logProbabilities, adapterScores});
             const selection = selectKeptTokens(scores, alwaysKeepMask.subarray(segment.tokenStart, segment.tokenEnd), plan.keptTokens);
             if (selection.keptIndexes.length !== plan.keptTokens)
                 throw new Error(`segment ${index} kept ${selection.keptIndexes.length} tokens, planned ${plan.keptTokens}`);
             callbacks.onSegmentScored?.({segmentIndex: index, tokenStart: segment.tokenStart, tokens: segmentTokenIds, scores, logProbabilities, keptIndexes: selection.keptIndexes});
-            const base = sequence.tokenCount - segmentTokenIds.length;
-            await sequence.eraseRanges(evictedRanges(selection.keptIndexes, segmentTokenIds.length)
-                .map(({start, end}) => ({start: base + start, end: base + end})));
+            if (compaction === "erase-ranges")
+                await sequence.eraseRanges(evictedRanges(selection.keptIndexes, segmentTokenIds.length)
+                    .map(({start, end}) => ({start: base + start, end: base + end})));
+            else {
+                const keep = new Uint32Array(base + selection.keptIndexes.length);
+                for (let cell = 0; cell < base; cell++)
+                    keep[cell] = cell;
+                for (let kept = 0; kept < selection.keptIndexes.length; kept++)
+                    keep[base + kept] = base + selection.keptIndexes[kept]!;
+                await sequence.compact(keep, compaction);
+            }
             if (sequence.tokenCount !== plan.keptThrough)
                 throw new Error(`after segment ${index} the sequence holds ${sequence.tokenCount} tokens, planned ${plan.keptThrough}`);
             const keptBits = new Uint8Array(segmentTokenIds.length);
@@ -293,8 +324,10 @@ export async function distillPrompt(input: DistillPromptInput): Promise<DistillP
         const decodedTokens = sequence.evaluatedTokens;
         if (decodedTokens !== evaluatedTokens)
             throw new Error(`decoded ${decodedTokens} tokens, planned ${evaluatedTokens}`);
-        // Erasing left a pending K-shift; a saved state must hold rotated keys.
-        await sequence.applyPendingShift();
+        // Erasing left a pending K-shift; a saved state must hold rotated keys. (Holes leave none;
+        // renumbering applies its own before returning.)
+        if (compaction === "erase-ranges")
+            await sequence.applyPendingShift();
         const prefillMs = performance.now() - prefillStartedAt;
 
         // ---- save
@@ -314,7 +347,7 @@ export async function distillPrompt(input: DistillPromptInput): Promise<DistillP
             contextSize: sequence.contextSize
         });
         const saveMs = performance.now() - saveStartedAt;
-        await store.evictToFit(settings.cacheSizeCapBytes, key);
+        await store.evictToFit(options.cacheSizeCapBytes ?? settings.cacheSizeCapBytes, key);
         const outcome = firstSegment > 0 ? "refreshed" : "built";
         log(`cache ${key} ${outcome}: ${keptTokens} of ${totalTokens} tokens kept, ${evaluatedTokens} evaluated, state ${manifest.state.bytes} bytes`);
         const output: DistillPromptOutput = {
@@ -430,6 +463,8 @@ function buildResult(context: {
         timings: {indexMs: 0, ...context.timings},
         stateBytes: manifest.state.bytes,
         contextSize: context.contextSize ?? manifest.contextSize,
+        build: {patched: context.input.build.patched, backend: context.input.build.gpu === false ? "cpu" : context.input.build.gpu, description: context.input.build.description},
+        compaction: manifest.settings.compaction,
         report: cacheReportFromManifest(manifest)
     };
 }
@@ -449,6 +484,20 @@ function chainedSegmentDigests(layout: PromptLayout, segments: readonly SegmentP
         digests.push(previous);
     }
     return digests;
+}
+
+/** The adapter scores of one segment's tokens (sequence indexes base .. base + length - 1), in segment order. */
+function segmentAdapterScores(taken: {tokenIndexes: Uint32Array; scores: Float32Array}, base: number, length: number, segmentIndex: number): Float64Array {
+    const scores = new Float64Array(length).fill(Number.NaN);
+    for (let index = 0; index < taken.tokenIndexes.length; index++) {
+        const offset = taken.tokenIndexes[index]! - base;
+        if (offset >= 0 && offset < length)
+            scores[offset] = taken.scores[index]!;
+    }
+    const missing = scores.findIndex((score) => Number.isNaN(score));
+    if (missing >= 0)
+        throw new Error(`the scoring adapter gave no score for token ${base + missing} of segment ${segmentIndex} (${taken.scores.length} scores taken)`);
+    return scores;
 }
 
 function digestTokens(tokens: readonly number[]): string {
@@ -486,6 +535,10 @@ export function validateDistillOptions(options: DistillOptions): void {
         throw new InvalidEngineOptionsError(`segments of ${options.segmentTokens} tokens are too small (at least 64)`);
     if (typeof options.cacheDir !== "string" || options.cacheDir === "")
         throw new InvalidEngineOptionsError("a cache folder is needed");
+    if (options.compaction !== undefined && options.compaction !== "holes" && options.compaction !== "renumber")
+        throw new InvalidEngineOptionsError(`the compaction mode must be holes or renumber, got ${String(options.compaction)}`);
+    if (options.cacheSizeCapBytes !== undefined && !(Number.isFinite(options.cacheSizeCapBytes) && options.cacheSizeCapBytes > 0))
+        throw new InvalidEngineOptionsError(`the cache size cap must be a positive number of bytes, got ${options.cacheSizeCapBytes}`);
 }
 
 function roundUp(value: number, multiple: number): number {

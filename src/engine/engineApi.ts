@@ -26,6 +26,27 @@ export type DistillOptions = ModelSource & {
     maxFileBytes?: number;
     /** Seed for the `random` scorer. */
     seed?: number;
+    /**
+     * How the patched build drops evicted tokens: "holes" (default; kept cells keep their positions) or
+     * "renumber" (contiguous positions). The stock build always erases ranges ("erase-ranges").
+     */
+    compaction?: DistillCompactionMode;
+    /** The scoring adapter (GGUF) of the `adapter` scorer; required by it, ignored by the other scorers. */
+    adapterPath?: string;
+    /** Size cap of the cache folder in bytes (least recently used caches are evicted beyond it); default: the engine's. */
+    cacheSizeCapBytes?: number;
+};
+
+export type DistillCompactionMode = "holes" | "renumber";
+
+/** Which llama.cpp build made a cache or runs the engine: for the cache report, the status, `--json`. */
+export type EngineBuildReport = {
+    /** True for the project's patched build; false in degraded mode (node-llama-cpp's stock binary). */
+    patched: boolean;
+    /** "cpu", "cuda", "vulkan". */
+    backend: string;
+    /** "patched local build, cuda" or "degraded: <reason>". */
+    description: string;
 };
 
 export type DistillProgress = {
@@ -55,7 +76,13 @@ export type DistillResult = {
     stateBytes: number;
     /** The context size used for distilling (kept tokens plus one segment, rounded up). */
     contextSize: number;
+    /** The llama.cpp build that runs the engine. */
+    build: EngineBuildReport;
+    /** How evicted tokens were dropped: "holes" | "renumber" (patched build) or "erase-ranges" (stock build). */
+    compaction: CacheCompaction;
 };
+
+export type CacheCompaction = DistillCompactionMode | "erase-ranges";
 
 export type ChatTurn = {role: "user" | "assistant"; text: string};
 
@@ -83,6 +110,11 @@ export type CacheReport = {
     promptTokens: number;
     keptTokens: number;
     files: Array<{displayPath: string; tokens: number; keptTokens: number}>;
+    /** The llama.cpp build that made the cache ("patched local build, cpu", "degraded: ..."). */
+    build: string;
+    compaction: CacheCompaction;
+    /** sha256 of the scoring adapter file (the `adapter` scorer), else null. */
+    adapterSha256: string | null;
     /** Files not in the cache, with the reason (ignored, binary, too large, over budget...). */
     skipped: Array<{displayPath: string; reason: string; detail: string}>;
 };

@@ -71,3 +71,10 @@ export class EngineDisposedError extends KvDistillError {
         super("the engine is disposed");
     }
 }
+
+/** The scoring adapter file cannot be used: missing, not an adapter, made for another model, or refused by the build. */
+export class ScoringAdapterError extends KvDistillError {
+    public constructor(public readonly adapterPath: string, public readonly reason: string, options?: {cause?: unknown}) {
+        super(`the scoring adapter ${adapterPath === "" ? "(none given)" : adapterPath} cannot be used: ${reason}`, options);
+    }
+}

@@ -90,15 +90,16 @@ export type BackendReport = {
 };
 
 /** Loads whichever llama.cpp build is available without building one, and describes it. */
-export async function detectBackend(): Promise<BackendReport> {
-    const binding = await loadNodeLlamaCpp();
-    const llama = await binding.getLlama({gpu: false, build: "never"});
+export async function detectBackend(gpu: PatchedLlamaGpu | "auto" = "auto"): Promise<BackendReport & {patched: boolean; description: string}> {
+    const {llama, patched, reason} = await loadLlamaForGpuChoice(gpu);
     try {
         return {
             buildType: llama.buildType,
             gpu: llama.gpu,
             llamaCppRelease: llama.llamaCppRelease.release,
-            nodeLlamaCppVersion: await readNodeLlamaCppVersion()
+            nodeLlamaCppVersion: await readNodeLlamaCppVersion(),
+            patched,
+            description: patched ? `patched local build, ${llama.gpu === false ? "cpu" : llama.gpu}` : `degraded: ${reason}`
         };
     } finally {
         await llama.dispose();
@@ -191,12 +192,12 @@ export function isPatchedLlama(llama: NodeLlamaCpp.Llama): boolean {
  * Loads only the patched build made by `npm run build:native` (never a prebuilt binary, never a build).
  * Throws PatchedBuildError when there is none or the local build lacks the patches.
  */
-export async function loadPatchedLlama(gpu: PatchedLlamaGpu = false): Promise<NodeLlamaCpp.Llama> {
+export async function loadPatchedLlama(gpu: PatchedLlamaGpu = false, logging: LlamaLogging = {}): Promise<NodeLlamaCpp.Llama> {
     const binding = await loadNodeLlamaCpp();
     let llama: NodeLlamaCpp.Llama;
     try {
         llama = await binding.getLlama({
-            gpu, build: "never", usePrebuiltBinaries: false, progressLogs: false, logLevel: binding.LlamaLogLevel.error
+            gpu, build: "never", usePrebuiltBinaries: false, progressLogs: false, ...llamaLoggingOptions(binding, logging)
         });
     } catch (error) {
         throw new PatchedBuildError(`No patched llama.cpp build for gpu ${String(gpu)} (run \`npm run build:native\`): ${String(error)}`, {cause: error});
@@ -213,18 +214,61 @@ export async function loadPatchedLlama(gpu: PatchedLlamaGpu = false): Promise<No
  * The patched build when it loads; otherwise node-llama-cpp's stock CPU binary (degraded mode: no
  * compaction or scoring adapter, the `surprisal` scorer still works), with the reason.
  */
-export async function loadPatchedLlamaOrFallback(gpu: PatchedLlamaGpu = false): Promise<PatchedLlamaLoad> {
+export async function loadPatchedLlamaOrFallback(gpu: PatchedLlamaGpu = false, logging: LlamaLogging = {}): Promise<PatchedLlamaLoad> {
     try {
-        const llama = await loadPatchedLlama(gpu);
+        const llama = await loadPatchedLlama(gpu, logging);
         return {llama, patched: true, reason: `patched local build (gpu: ${String(llama.gpu)}, llama.cpp ${llama.llamaCppRelease.release})`};
     } catch (error) {
         if (!(error instanceof PatchedBuildError))
             throw error;
         const binding = await loadNodeLlamaCpp();
-        const llama = await binding.getLlama({gpu: false, build: "never", progressLogs: false, logLevel: binding.LlamaLogLevel.error});
+        const llama = await binding.getLlama({gpu: false, build: "never", progressLogs: false, ...llamaLoggingOptions(binding, logging)});
         const patched = isPatchedLlama(llama);
         return {llama, patched, reason: `${error.message}; running degraded on the ${llama.buildType} CPU binary`};
     }
+}
+
+/**
+ * `auto`: the patched local builds present, CUDA first, then Vulkan, then CPU; node-llama-cpp's stock CPU binary
+ * (degraded) when none loads. A named backend: that patched build, else the fallback of loadPatchedLlamaOrFallback.
+ */
+export async function loadLlamaForGpuChoice(gpu: PatchedLlamaGpu | "auto", logging: LlamaLogging = {}): Promise<PatchedLlamaLoad> {
+    if (gpu !== "auto")
+        return loadPatchedLlamaOrFallback(gpu, logging);
+    const failures: string[] = [];
+    for (const candidate of ["cuda", "vulkan", false] as const) {
+        try {
+            const llama = await loadPatchedLlama(candidate, logging);
+            return {llama, patched: true, reason: `patched local build (gpu: ${String(llama.gpu)}, llama.cpp ${llama.llamaCppRelease.release})`};
+        } catch (error) {
+            if (!(error instanceof PatchedBuildError))
+                throw error;
+            failures.push(`${candidate === false ? "cpu" : candidate}: ${error.message}`);
+        }
+    }
+    const binding = await loadNodeLlamaCpp();
+    const llama = await binding.getLlama({gpu: false, build: "never", progressLogs: false, ...llamaLoggingOptions(binding, logging)});
+    return {llama, patched: isPatchedLlama(llama), reason: `no patched build loads (${failures.join("; ")}); running on the ${llama.buildType} CPU binary`};
+}
+
+/**
+ * node-llama-cpp's stock prebuilt CPU binary, even when local builds exist (degraded mode on purpose: tests,
+ * comparisons). node-llama-cpp looks for a local build in a folder named after the custom cmake options, so an
+ * option no build was made with skips the local builds and lands on the prebuilt binary.
+ */
+export async function loadStockLlama(logging: LlamaLogging = {}): Promise<PatchedLlamaLoad> {
+    const binding = await loadNodeLlamaCpp();
+    const llama = await binding.getLlama({
+        gpu: false, build: "never", progressLogs: false, cmakeOptions: {KV_DISTILL_STOCK_BINARY: "ON"}, ...llamaLoggingOptions(binding, logging)
+    });
+    return {llama, patched: isPatchedLlama(llama), reason: `the ${llama.buildType} CPU binary was asked for (stock build)`};
+}
+
+/** Where llama.cpp's own log lines go; default: errors only, to node-llama-cpp's console logger. */
+export type LlamaLogging = {logger?(level: NodeLlamaCpp.LlamaLogLevel, message: string): void; logLevel?: NodeLlamaCpp.LlamaLogLevel};
+
+function llamaLoggingOptions(binding: NodeLlamaCppModule, logging: LlamaLogging): {logLevel: NodeLlamaCpp.LlamaLogLevel; logger?(level: NodeLlamaCpp.LlamaLogLevel, message: string): void} {
+    return {logLevel: logging.logLevel ?? binding.LlamaLogLevel.error, ...(logging.logger === undefined ? {} : {logger: logging.logger})};
 }
 
 let lifecycleUtilsPromise: Promise<LifecycleUtils> | undefined;
@@ -357,9 +401,17 @@ export function takeContextSequenceScores(sequence: NodeLlamaCpp.LlamaContextSeq
 /** Where engine decisions and llama.cpp warnings go (the CLI's stderr, the extension's log channel). */
 export type EngineLog = (line: string) => void;
 
-export type GpuChoice = "auto" | false | "cuda" | "vulkan" | "metal";
+export type GpuChoice = "auto" | false | "cuda" | "vulkan";
 
-export type BuildInfo = BackendReport;
+/** Which binary to load: the patched build (with the degraded fallback), or node-llama-cpp's stock binary. */
+export type LlamaBuildChoice = "patched" | "stock";
+
+export type BuildInfo = BackendReport & {
+    /** True when the project's patched llama.cpp runs (compaction and the scoring adapter available). */
+    patched: boolean;
+    /** "patched local build, cuda", or "degraded: <reason>". */
+    description: string;
+};
 
 type Llama = NodeLlamaCpp.Llama;
 type LlamaModel = NodeLlamaCpp.LlamaModel;
@@ -377,27 +429,34 @@ export class LlamaRuntime {
         private readonly log: EngineLog
     ) {}
 
-    public static async open(options: {gpu: GpuChoice; log: EngineLog}): Promise<LlamaRuntime> {
+    public static async open(options: {gpu: GpuChoice; log: EngineLog; build?: LlamaBuildChoice}): Promise<LlamaRuntime> {
         const binding = await loadNodeLlamaCpp();
         const log = options.log;
-        const llama = await binding.getLlama({
-            gpu: options.gpu,
-            build: "never",
+        const logging: LlamaLogging = {
             logLevel: binding.LlamaLogLevel.warn,
             logger(level, message) {
                 const text = message.trimEnd();
                 if (text !== "" && (level === binding.LlamaLogLevel.error || level === binding.LlamaLogLevel.fatal || level === binding.LlamaLogLevel.warn))
                     log(`llama.cpp ${level}: ${text}`);
             }
-        });
+        };
+        const load = options.build === "stock" ? await loadStockLlama(logging) : await loadLlamaForGpuChoice(options.gpu, logging);
+        const llama = load.llama;
+        const backend = llama.gpu === false ? "cpu" : llama.gpu;
+        // A named backend whose patched build is missing falls back: say so next to what runs.
+        const missedBackend = options.gpu !== "auto" && options.gpu !== false && llama.gpu !== options.gpu;
         const build: BuildInfo = {
             buildType: llama.buildType,
             gpu: llama.gpu,
             llamaCppRelease: llama.llamaCppRelease.release,
-            nodeLlamaCppVersion: await readNodeLlamaCppVersion()
+            nodeLlamaCppVersion: await readNodeLlamaCppVersion(),
+            patched: load.patched,
+            description: load.patched
+                ? `patched local build, ${backend}${missedBackend ? ` (${String(options.gpu)} was asked for: ${load.reason})` : ""}`
+                : `degraded: ${load.reason}`
         };
-        log(`llama.cpp ${build.llamaCppRelease} via node-llama-cpp ${build.nodeLlamaCppVersion}: ${build.buildType} build, ` +
-            `${build.gpu === false ? "CPU" : build.gpu} (requested gpu: ${String(options.gpu)})`);
+        log(`llama.cpp: ${build.description} (llama.cpp ${build.llamaCppRelease} via node-llama-cpp ${build.nodeLlamaCppVersion}, ` +
+            `${build.buildType} binary, requested gpu: ${options.gpu === false ? "cpu" : options.gpu})`);
         return new LlamaRuntime(binding, llama, build, log);
     }
 
@@ -414,7 +473,7 @@ export class LlamaRuntime {
                 throw new OperationCancelledError("loading the model", {cause: error});
             throw new ModelLoadError(modelPath, error);
         }
-        const loaded = new LoadedModel(this.binding, model, modelPath, fileIdentity, this.log);
+        const loaded = new LoadedModel(this.binding, model, modelPath, fileIdentity, this.log, this.build.patched);
         this.log(`model ${modelPath}: ${loaded.summary.architecture}, ${loaded.summary.layers} layers, width ${loaded.summary.embeddingLength}, ` +
             `vocabulary ${loaded.summary.vocabularySize}, trained context ${loaded.summary.trainContextSize}, ` +
             `${model.gpuLayers} layers on the GPU, chat template: ${loaded.chatWrapperName}`);
@@ -469,7 +528,9 @@ export class LoadedModel {
         public readonly modelPath: string,
         /** size, mtime and inode of the file when it was loaded: a different value means another file. */
         public readonly fileIdentity: string,
-        private readonly log: EngineLog
+        private readonly log: EngineLog,
+        /** Whether the loaded llama.cpp binary is the patched build (compaction, scoring adapter). */
+        public readonly patched: boolean
     ) {
         this.summary = summarizeModel(model);
         this.chatWrapper = binding.resolveChatWrapper(model);
@@ -792,6 +853,36 @@ export class ContextSequence {
         this.ensureRoom(1);
         await this.sequence.evaluateWithoutGeneratingNewTokens([this.tokens[length - 1]!] as NodeLlamaCpp.Token[]);
         await this.truncate(length);
+    }
+
+    /** Whether the patched build's one-pass compaction and scoring adapter are available. */
+    public get patched(): boolean {
+        return this.model.patched;
+    }
+
+    /**
+     * Keeps the given tokens (ascending indexes into the sequence) and drops the rest in one pass
+     * (patched build only). "holes" leaves no pending K-shift; "renumber" applies it before returning.
+     */
+    public async compact(keepTokenIndexes: ArrayLike<number>, mode: SequenceCompactionMode): Promise<SequenceCompaction> {
+        this.ensureRoom(0);
+        return compactContextSequence(this.sequence, Uint32Array.from(keepTokenIndexes), mode);
+    }
+
+    /** Loads a scoring adapter into this context: every later decode scores its tokens (patched build only). */
+    public async attachScoringAdapter(adapterPath: string): Promise<{eta: number}> {
+        this.ensureRoom(0);
+        return setContextScoringAdapter(this.context, adapterPath);
+    }
+
+    /** The llama.cpp position of each token (patched build): contiguous unless compacted with holes. */
+    public tokenPositions(): Int32Array {
+        return getContextSequenceTokenPositions(this.sequence);
+    }
+
+    /** The adapter scores of the tokens evaluated since the last call, by token index. */
+    public takeScores(): SequenceScores {
+        return takeContextSequenceScores(this.sequence);
     }
 
     public async saveState(filePath: string): Promise<{bytes: number}> {

@@ -197,7 +197,10 @@ export function isDistillOptions(value: unknown): value is DistillOptions {
         && isOptional(value.extraExcludes, isStringArray)
         && isOptional(value.filesExclude, isStringArray)
         && isOptional(value.maxFileBytes, isFiniteNumber)
-        && isOptional(value.seed, isFiniteNumber);
+        && isOptional(value.seed, isFiniteNumber)
+        && isOptional(value.compaction, (mode): mode is string => mode === "holes" || mode === "renumber")
+        && isOptional(value.adapterPath, isString)
+        && isOptional(value.cacheSizeCapBytes, (bytes): bytes is number => isFiniteNumber(bytes) && bytes > 0);
 }
 
 function isChatTurn(value: unknown): value is ChatTurn {

@@ -1,6 +1,7 @@
 import {randomUUID} from "node:crypto";
 import {stat} from "node:fs/promises";
 import * as path from "node:path";
+import * as os from "node:os";
 import * as vscode from "vscode";
 import {buildExplainSelectionQuestion, type SelectionToExplain} from "../common/buildExplainSelectionQuestion";
 import {ChatHistoryStore} from "../common/ChatHistoryStore";
@@ -120,7 +121,7 @@ export class KvDistillExtension {
                     throw new NoWorkspaceError();
                 const modelPath = await models.resolveModelPath(interactive, signal);
                 const excludes = workspaceFolders.flatMap((folder) => config.filesExcludeGlobs(vscode.Uri.file(folder.path)));
-                return buildDistillOptions({settings: config.settings, folders: workspaceFolders.map((folder) => folder.path), cacheDir, modelPath, filesExcludeGlobs: excludes});
+                return buildDistillOptions({settings: config.settings, folders: workspaceFolders.map((folder) => folder.path), cacheDir, modelPath, filesExcludeGlobs: excludes, homeDirectory: os.homedir()});
             },
             describeModel: () => models.describe(),
             idleUnloadMinutes: () => config.settings.idleUnloadMinutes,
@@ -465,7 +466,8 @@ export class KvDistillExtension {
                 log: this.log,
                 engineSettings: () => ({
                     idleUnloadMinutes: config.settings.idleUnloadMinutes,
-                    cacheMaxBytes: config.settings.cacheMaxMegabytes * 1024 * 1024
+                    cacheMaxBytes: config.settings.cacheMaxMegabytes * 1024 * 1024,
+                    gpu: config.settings.gpu
                 })
             });
             this.log.info("Engine client created");
@@ -497,7 +499,8 @@ export class KvDistillExtension {
             const report = await probeBackend(cliPath);
             const description = `llama.cpp ${report.llamaCppRelease} (${report.buildType} build, ${report.gpu === false ? "CPU" : report.gpu}) via node-llama-cpp ${report.nodeLlamaCppVersion}`;
             this.log.info(`Backend found: ${description}`);
-            return {kind: "found", description, ...report};
+            // The report's own `description` (patched or degraded build) must not replace this line.
+            return {kind: "found", ...report, description};
         } catch (error) {
             this.log.error("No usable llama.cpp backend", error);
             return {kind: "missing", reason: error instanceof Error ? error.message : String(error)};

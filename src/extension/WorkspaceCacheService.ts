@@ -195,7 +195,8 @@ export class WorkspaceCacheService {
                 this.applyReport(result.report);
                 this.dependencies.log.info(
                     `Distill finished: ${result.cacheOutcome}, ${result.files} files, ${result.keptTokens}/${result.promptTokens} tokens kept ` +
-                    `(${(result.effectiveKeepRatio * 100).toFixed(1)}%), ${result.evaluatedTokens} evaluated, ${result.timings.totalMs} ms`
+                    `(${(result.effectiveKeepRatio * 100).toFixed(1)}%), ${result.evaluatedTokens} evaluated, ${result.timings.totalMs} ms; ` +
+                    `llama.cpp: ${result.build.description}, compaction ${result.compaction}`
                 );
                 return result;
             } catch (error) {

@@ -1,6 +1,7 @@
 // What the extension needs from the other parts of the product, injected at activation so that
 // the editor side is built and tested against interfaces only (src/extension.ts wires them).
 import type {EngineClientApi} from "../engine/engineApi";
+import type {EngineGpuSetting} from "../config/kvDistillSettings";
 import type {LogSink} from "./WorkspaceCacheService";
 
 export type ModelDownloadProgress = {
@@ -28,9 +29,10 @@ export type EngineClientContext = {
     /**
      * The engine settings in force now (read on every call: they change at run time). The
      * extension itself unloads the model after the idle time through EngineClientApi.unloadModel;
-     * the cache size cap must be applied by the engine's cache store.
+     * the cache size cap reaches the engine's cache store with each request (DistillOptions.cacheSizeCapBytes);
+     * `gpu` is passed when the engine process starts.
      */
-    engineSettings(): {idleUnloadMinutes: number; cacheMaxBytes: number};
+    engineSettings(): {idleUnloadMinutes: number; cacheMaxBytes: number; gpu?: EngineGpuSetting};
 };
 
 export type KvDistillDependencies = {

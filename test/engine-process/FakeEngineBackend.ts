@@ -33,6 +33,9 @@ export class FakeEngineBackend implements EngineBackend {
             promptTokens,
             keptTokens,
             files: options.folders.map((folder) => ({displayPath: folder, tokens: promptTokens / options.folders.length, keptTokens: keptTokens / options.folders.length})),
+            build: "fake build",
+            compaction: "erase-ranges",
+            adapterSha256: null,
             skipped: []
         };
         this.reports.set(options.cacheDir, report);
@@ -52,6 +55,8 @@ export class FakeEngineBackend implements EngineBackend {
             timings: {indexMs: 0, tokenizeMs: 0, prefillMs: steps * this.stepMs, saveMs: 0, totalMs: steps * this.stepMs},
             stateBytes: keptTokens * 16,
             contextSize: keptTokens + 100,
+            build: {patched: false, backend: "cpu", description: "degraded: fake backend"},
+            compaction: "erase-ranges" as const,
             report
         };
         return result;

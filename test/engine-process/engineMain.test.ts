@@ -58,6 +58,11 @@ describe("dist/engine.js", {skip: process.platform === "win32" ? "Unix sockets" 
         const {code, stderr} = await exitOf(child);
         assert.equal(code, 2);
         assert.match(stderr, /Unknown arguments: --test-hook/);
+        const badGpu = spawn(process.execPath, [builtEnginePath, "--socket", "/nonexistent/x.sock", "--gpu", "metal"], {stdio: ["ignore", "ignore", "pipe"]});
+        spawned.push(badGpu);
+        const refused = await exitOf(badGpu);
+        assert.equal(refused.code, 2);
+        assert.match(refused.stderr, /--gpu must be auto, cpu, cuda or vulkan, not "metal"/);
     });
 
     it("leaves exactly one owner when two engines start at once", async () => {

@@ -7,6 +7,7 @@ import type * as NodeLlamaCpp from "node-llama-cpp";
 import type {SegmentScoredEvent} from "../../src/engine/distillPrompt";
 import {decodeBitmap} from "../../src/engine/cacheManifest";
 import {buildAlwaysKeepMask, defaultAlwaysKeepRules} from "../../src/engine/selection/buildAlwaysKeepMask";
+import {loadPatchedLlamaOrFallback, loadStockLlama} from "../../src/engine/llamaBinding";
 import {ensureFixtureModel} from "../fixtures/fixtureModel";
 import {createTestEngine, distillOptions, makeTemporaryFolder, writeSampleWorkspace} from "./helpers/engineTestKit";
 import type {TestEngine} from "./helpers/engineTestKit";
@@ -51,8 +52,8 @@ describe("surprisal scores", {timeout}, () => {
         workspace = await makeTemporaryFolder("ws");
         cacheDir = await makeTemporaryFolder("cache");
         await writeSampleWorkspace(workspace, {files: 4, linesPerFile: 8});
-        const {getLlama} = await import("node-llama-cpp");
-        llama = await getLlama({gpu: false, build: "never"});
+        // The binary the engine runs (one process holds one): the patched build, or the stock one in test:engine:stock.
+        llama = (process.env.KV_DISTILL_TEST_LLAMA_BUILD === "stock" ? await loadStockLlama() : await loadPatchedLlamaOrFallback(false)).llama;
         independentModel = await llama.loadModel({modelPath: kit.modelPath});
     });
 
@@ -102,12 +103,14 @@ describe("surprisal scores", {timeout}, () => {
     test("segments: later segments are scored on top of the compressed earlier ones", {timeout}, async () => {
         // With ONE layer, a token's key and value depend only on the token and its position, so the
         // kept tokens re-evaluated at their renumbered positions reproduce the compacted cache (up to
-        // the f16 rounding of the K-shift): an independent check of erase + renumber + score.
+        // the f16 rounding of the K-shift): an independent check of compaction + renumber + score. (The
+        // reference evaluates at contiguous positions, so the cache is compacted with "renumber"; the
+        // stock build's erase-ranges renumbers too.)
         const oneLayerModelPath = await ensureFixtureModel({layers: 1, name: "kv-distill-fixture-one-layer"});
         const independentModel = await llama.loadModel({modelPath: oneLayerModelPath});
         const events: SegmentScoredEvent[] = [];
         const output = await kit.engine.distillForTesting(
-            distillOptions(workspace, cacheDir, oneLayerModelPath, {segmentTokens: 128, keepRatio: 0.4, scorer: "surprisal"}),
+            distillOptions(workspace, cacheDir, oneLayerModelPath, {segmentTokens: 128, keepRatio: 0.4, scorer: "surprisal", compaction: "renumber"}),
             {onSegmentScored: (event) => events.push(event)}
         );
         assert.ok(events.length >= 3, `${events.length} segments`);

@@ -12,7 +12,8 @@ export type GgufTestValue =
     | {type: "stringArray"; value: string[]}
     | {type: "int32Array"; value: number[]};
 
-export type GgufTestTensor = {name: string; dimensions: number[]; ggmlType: number};
+/** `data`: the tensor's bytes (F32 values as little-endian floats); without it, seeded pseudo-random bytes. */
+export type GgufTestTensor = {name: string; dimensions: number[]; ggmlType: number; data?: Buffer};
 
 export type GgufTestFile = {
     version?: number;
@@ -181,7 +182,10 @@ export function writeGgufTestFile(file: GgufTestFile): Buffer {
     if (tensors.length > 0)
         writer.padTo(alignment);
     sizes.forEach((bytes, index) => {
-        writer.push(pseudoRandomBytes(bytes, (file.seed ?? 1) + index));
+        const data = tensors[index]!.data;
+        if (data !== undefined && data.length !== bytes)
+            throw new RangeError(`tensor ${tensors[index]!.name} needs ${bytes} bytes, got ${data.length}`);
+        writer.push(data ?? pseudoRandomBytes(bytes, (file.seed ?? 1) + index));
         writer.padTo(alignment);
     });
     return writer.toBuffer();

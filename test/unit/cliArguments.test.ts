@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import {describe, test} from "node:test";
 import {parseCommandArguments} from "../../src/cli/parseCommandArguments";
+import {readEngineCommandArguments} from "../../src/cli/readEngineCommandArguments";
+import {parseEngineEntryArguments} from "../../src/engine/engineMain";
 import {resolveCacheDirectory} from "../../src/cli/resolveCacheDirectory";
 import {UsageError} from "../../src/common/errors";
 
@@ -33,5 +35,36 @@ describe("resolveCacheDirectory", () => {
         assert.equal(resolveCacheDirectory(undefined, {...environment, xdgCacheHome: "/xdg"}), path.join("/xdg", "kv-distill"));
         assert.equal(resolveCacheDirectory(undefined, environment), path.join("/home/user", ".cache", "kv-distill"));
         assert.throws(() => resolveCacheDirectory(undefined, {...environment, home: undefined}), UsageError);
+    });
+});
+
+describe("engine options of distill / ask and of the engine process", () => {
+    const environment = {logFile: undefined, cacheDir: "/c", xdgCacheHome: undefined, home: "/home/user", engineDir: undefined, xdgRuntimeDir: undefined};
+    const folder = path.resolve(".");
+
+    test("--gpu, --compaction and --adapter reach the engine and distill options", () => {
+        const parsed = readEngineCommandArguments([folder, "--model", "m.gguf", "--gpu", "cuda", "--compaction", "renumber", "--scorer", "adapter", "--adapter", "a.gguf"], environment, () => 1);
+        assert.equal(parsed.engineOptions.gpu, "cuda");
+        assert.equal(parsed.distillOptions.compaction, "renumber");
+        assert.equal(parsed.distillOptions.scorer, "adapter");
+        assert.equal(parsed.distillOptions.adapterPath, path.resolve("a.gguf"));
+        assert.equal(readEngineCommandArguments([folder, "--model", "m.gguf", "--gpu", "cpu"], environment, () => 1).engineOptions.gpu, false);
+        const defaults = readEngineCommandArguments([folder, "--model", "m.gguf"], environment, () => 1);
+        assert.equal(defaults.engineOptions.gpu, "auto");
+        assert.equal(defaults.distillOptions.compaction, undefined, "the engine's default (holes)");
+    });
+
+    test("bad values are usage errors", () => {
+        assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--gpu", "metal"], environment, () => 1), /unknown --gpu "metal"/);
+        assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--compaction", "erase"], environment, () => 1), /--compaction must be holes or renumber/);
+        assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--scorer", "adapter"], environment, () => 1), /needs --adapter FILE/);
+    });
+
+    test("the engine process takes --gpu", () => {
+        assert.deepEqual(parseEngineEntryArguments([]), {gpu: "auto"});
+        assert.deepEqual(parseEngineEntryArguments(["--gpu", "cpu"]), {gpu: false});
+        assert.deepEqual(parseEngineEntryArguments(["--gpu", "vulkan"]), {gpu: "vulkan"});
+        assert.throws(() => parseEngineEntryArguments(["--gpu", "metal"]), UsageError);
+        assert.throws(() => parseEngineEntryArguments(["--verbose"]), UsageError);
     });
 });

@@ -27,9 +27,9 @@ function sampleManifest(overrides: Partial<CacheManifest> = {}): Omit<CacheManif
         formatVersion: cacheFormatVersion,
         key: "k",
         createdAt: "2026-01-01T00:00:00.000Z",
-        settings: {folders: ["/ws"], keepRatio: 0.2, scorer: "surprisal", segmentTokens: 0, seed: 0, sinkTokens: 4, tailTokens: 16, maxPieceChars: 1024, promptFormat: "p1"},
+        settings: {folders: ["/ws"], keepRatio: 0.2, scorer: "surprisal", segmentTokens: 0, seed: 0, sinkTokens: 4, tailTokens: 16, maxPieceChars: 1024, promptFormat: "p1", compaction: "holes", adapterSha256: null},
         model: {path: "/m.gguf", fileBytes: 10, fileSha256: "a".repeat(64), metadataDigest: "b".repeat(64), architecture: "llama", name: "m"},
-        build: {nodeLlamaCppVersion: "3.22.1", llamaCppRelease: "v0.5.0", buildType: "prebuilt", gpu: false},
+        build: {nodeLlamaCppVersion: "3.22.1", llamaCppRelease: "v0.5.0", buildType: "prebuilt", gpu: false, patched: false},
         kv: {flashAttention: true, kvCacheKeyType: "F16", kvCacheValueType: "F16"},
         chatWrapper: "ChatML",
         openingTokens: 3,
@@ -63,6 +63,7 @@ describe("cache manifest rules", () => {
             [{...expectations, model: {...expectations.model, metadataDigest: "0"}}, /other GGUF metadata/],
             [{...expectations, build: {...expectations.build, llamaCppRelease: "b9999"}}, /llamaCppRelease/],
             [{...expectations, build: {...expectations.build, gpu: "cuda"}}, /another llama.cpp build \(gpu/],
+            [{...expectations, build: {...expectations.build, patched: true}}, /another llama.cpp build \(the stock build, now the patched build\)/],
             [{...expectations, kv: {...expectations.kv, flashAttention: false}}, /flashAttention/],
             [{...expectations, kv: {...expectations.kv, kvCacheKeyType: "Q8_0"}}, /kvCacheKeyType/]
         ];
@@ -74,6 +75,8 @@ describe("cache manifest rules", () => {
         assert.equal(findSettingsDifference(manifest.settings, {...manifest.settings}), undefined);
         assert.match(findSettingsDifference(manifest.settings, {...manifest.settings, keepRatio: 0.5}) ?? "", /keepRatio was 0.2, now 0.5/);
         assert.match(findSettingsDifference(manifest.settings, {...manifest.settings, folders: ["/other"]}) ?? "", /folders/);
+        assert.match(findSettingsDifference(manifest.settings, {...manifest.settings, compaction: "renumber"}) ?? "", /compaction was "holes", now "renumber"/);
+        assert.match(findSettingsDifference(manifest.settings, {...manifest.settings, adapterSha256: "e".repeat(64)}) ?? "", /adapterSha256 was null/);
     });
 
     test("malformed manifests are refused", () => {

@@ -145,8 +145,15 @@ describe("scorers", () => {
         assert.throws(() => scorer.scoreSegment(input), RangeError);
     });
 
-    test("scorers that need the patched build are refused with a specific error", () => {
+    test("the adapter scorer needs the patched build (refused with the reason) and passes the adapter's scores through", () => {
         assert.throws(() => createTokenScorer("adapter"), UnsupportedScorerError);
-        assert.throws(() => createTokenScorer("reconstruct"), UnsupportedScorerError);
+        assert.throws(() => createTokenScorer("adapter", {build: {patched: false, description: "degraded: no patched build"}}),
+            (error: unknown) => error instanceof UnsupportedScorerError && /degraded: no patched build/.test(error.message));
+        assert.throws(() => createTokenScorer("reconstruct", {build: {patched: true, description: "patched local build, cpu"}}), UnsupportedScorerError);
+        const scorer = createTokenScorer("adapter", {build: {patched: true, description: "patched local build, cpu"}});
+        assert.deepEqual(scorer.requirements, {logProbabilities: false, adapterScores: true});
+        const scores = scorer.scoreSegment({...input, adapterScores: Float64Array.from([0.5, -2, Number.NaN, 3])});
+        assert.deepEqual([...scores], [0.5, -2, -Infinity, 3]);
+        assert.throws(() => scorer.scoreSegment(input), RangeError);
     });
 });

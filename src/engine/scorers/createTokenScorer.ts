@@ -1,10 +1,11 @@
-// The scorers that work on node-llama-cpp's own build. `adapter` and `reconstruct` need the
-// project's patched llama.cpp (issue 5) and are refused here with a specific error.
+// The scorers. `recent`, `random` and `surprisal` work on node-llama-cpp's own build; `adapter` needs
+// the project's patched llama.cpp (issue 5) and is refused on the stock build with the reason;
+// `reconstruct` (trained adapters) is not implemented yet.
 import {UnsupportedScorerError} from "../engineErrors";
 import type {ScorerName} from "../engineApi";
 import type {SegmentScoringInput, TokenScorer} from "./tokenScorer";
 
-export function createTokenScorer(name: ScorerName, options: {seed?: number} = {}): TokenScorer {
+export function createTokenScorer(name: ScorerName, options: {seed?: number; build?: {patched: boolean; description: string}} = {}): TokenScorer {
     switch (name) {
         case "recent":
             return recentScorer;
@@ -13,15 +14,18 @@ export function createTokenScorer(name: ScorerName, options: {seed?: number} = {
         case "surprisal":
             return surprisalScorer;
         case "adapter":
+            if (options.build?.patched !== true)
+                throw new UnsupportedScorerError(name, `it needs the patched llama.cpp build, which is not loaded (${options.build?.description ?? "no build loaded"})`);
+            return adapterScorer;
         case "reconstruct":
-            throw new UnsupportedScorerError(name, "it needs the patched llama.cpp build, which is not loaded");
+            throw new UnsupportedScorerError(name, "it needs trained reconstruction adapters, which this version does not have");
     }
 }
 
 /** StreamingLLM baseline: later tokens score higher, so a segment keeps its most recent window (sinks are always kept). */
 const recentScorer: TokenScorer = {
     name: "recent",
-    requirements: {logProbabilities: false},
+    requirements: {logProbabilities: false, adapterScores: false},
     scoreSegment({tokens, firstTokenIndex}: SegmentScoringInput): Float64Array {
         const scores = new Float64Array(tokens.length);
         for (let index = 0; index < tokens.length; index++)
@@ -30,10 +34,21 @@ const recentScorer: TokenScorer = {
     }
 };
 
+/** KV-Distill-style: the scoring adapter's score of each token, computed inside the model's graph during the prefill. */
+const adapterScorer: TokenScorer = {
+    name: "adapter",
+    requirements: {logProbabilities: false, adapterScores: true},
+    scoreSegment({tokens, adapterScores}: SegmentScoringInput): Float64Array {
+        if (adapterScores === undefined || adapterScores.length !== tokens.length)
+            throw new RangeError("the adapter scorer needs one adapter score per token");
+        return Float64Array.from(adapterScores, (score) => Number.isNaN(score) ? -Infinity : score);
+    }
+};
+
 /** LLMLingua-style: keep the tokens the model found least predictable (highest -log p). */
 const surprisalScorer: TokenScorer = {
     name: "surprisal",
-    requirements: {logProbabilities: true},
+    requirements: {logProbabilities: true, adapterScores: false},
     scoreSegment({tokens, logProbabilities}: SegmentScoringInput): Float64Array {
         if (logProbabilities === undefined || logProbabilities.length !== tokens.length)
             throw new RangeError("the surprisal scorer needs one log-probability per token");
@@ -53,7 +68,7 @@ const surprisalScorer: TokenScorer = {
 function createRandomScorer(seed: number): TokenScorer {
     return {
         name: "random",
-        requirements: {logProbabilities: false},
+        requirements: {logProbabilities: false, adapterScores: false},
         scoreSegment({tokens, firstTokenIndex}: SegmentScoringInput): Float64Array {
             const scores = new Float64Array(tokens.length);
             for (let index = 0; index < tokens.length; index++)

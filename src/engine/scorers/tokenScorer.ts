@@ -5,6 +5,8 @@ import type {ScorerName} from "../engineApi";
 export type TokenScorerRequirements = {
     /** log p(token | everything before it), computed during the prefill (costs an output row per token). */
     logProbabilities: boolean;
+    /** The scoring adapter's per-token scores (patched build, adapter attached before the prefill). */
+    adapterScores: boolean;
 };
 
 export type SegmentScoringInput = {
@@ -16,6 +18,8 @@ export type SegmentScoringInput = {
     totalTokens: number;
     /** Per segment token, when requirements.logProbabilities; NaN where there is no prediction (token 0). */
     logProbabilities?: Float64Array;
+    /** Per segment token, when requirements.adapterScores: the adapter's score (higher = keep). */
+    adapterScores?: Float64Array;
 };
 
 export interface TokenScorer {

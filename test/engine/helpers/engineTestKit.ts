@@ -55,12 +55,21 @@ export async function snapshotFolder(folder: string): Promise<Record<string, str
 
 export type TestEngine = {engine: Engine; logLines: string[]; modelPath: string};
 
+/**
+ * The suite runs on the patched build with holes by default; KV_DISTILL_TEST_COMPACTION=renumber and
+ * KV_DISTILL_TEST_LLAMA_BUILD=stock (npm run test:engine:renumber / test:engine:stock) run it in the other
+ * compaction mode and on the stock binary (degraded mode).
+ */
+const testCompaction = process.env.KV_DISTILL_TEST_COMPACTION === "renumber" ? "renumber" : undefined;
+const testLlamaBuild = process.env.KV_DISTILL_TEST_LLAMA_BUILD === "stock" ? "stock" : undefined;
+
 export async function createTestEngine(options: Partial<EngineOptions> = {}): Promise<TestEngine> {
     const logLines: string[] = [];
     const modelPath = await ensureFixtureModel();
     const engine = new Engine({
         indexer: testWorkspaceIndexer,
         gpu: false,
+        ...(testLlamaBuild === undefined ? {} : {llamaBuild: testLlamaBuild}),
         batchSize: 128,
         // One thread: this CI machine is shared, and llama.cpp's spinning threads collapse under contention.
         threads: 1,
@@ -78,6 +87,7 @@ export function distillOptions(folder: string, cacheDir: string, modelPath: stri
         scorer: "surprisal",
         segmentTokens: 256,
         cacheDir,
+        ...(testCompaction === undefined ? {} : {compaction: testCompaction}),
         ...overrides
     };
 }

@@ -22,6 +22,9 @@ export function makeReport(displayPaths: string[], overrides: Partial<CacheRepor
         keptTokens: 250,
         files: displayPaths.map((displayPath) => ({displayPath, tokens: 100, keptTokens: 25})),
         skipped: [{displayPath: "big.bin", reason: "binary", detail: "NUL bytes"}],
+        build: "patched local build, cpu",
+        compaction: "holes",
+        adapterSha256: null,
         ...overrides
     };
 }
@@ -30,6 +33,8 @@ export function makeDistillResult(report: CacheReport, outcome: DistillResult["c
     return {
         cacheId: "cache-1",
         contextSize: 4096,
+        build: {patched: true, backend: "cpu", description: "patched local build, cpu"},
+        compaction: "holes",
         cachePath: "/cache/cache-1",
         cacheOutcome: outcome,
         promptTokens: report.promptTokens,

@@ -51,6 +51,9 @@ describe("renderCacheReportMarkdown", () => {
         assert.match(markdown, /\| big\.bin \| binary \| NUL bytes \|/);
         assert.match(markdown, /Stale.*1 files changed/);
         assert.match(markdown, /Keep ratio \(asked \/ effective\) \| 20% \/ 25%/);
+        assert.match(markdown, /\| llama\.cpp build \| patched local build, cpu \|/);
+        assert.match(markdown, /\| Compaction \| holes \|/);
+        assert.match(renderCacheReportMarkdown({...report, scorer: "adapter", adapterSha256: "ab".repeat(32)}, freshStaleSummary()), /\| Scorer \| adapter \(adapter abababababab\) \|/);
     });
 
     it("says how to build a cache when there is none", () => {

@@ -37,12 +37,15 @@ describe("parseKvDistillSettings", () => {
         const values: Record<string, unknown> = {
             [settingKeys.keepRatio]: 0.1, [settingKeys.scorer]: "recent", [settingKeys.segmentTokens]: 0, [settingKeys.idleUnloadMinutes]: 0,
             [settingKeys.cacheMaxMegabytes]: 100, [settingKeys.autoRefresh]: true, [settingKeys.autoRefreshDelaySeconds]: 2.5,
-            [settingKeys.maxFileBytes]: 5000, [settingKeys.extraExcludes]: ["**/*.min.js", " ", 3], [settingKeys.maxAnswerTokens]: 64
+            [settingKeys.maxFileBytes]: 5000, [settingKeys.extraExcludes]: ["**/*.min.js", " ", 3], [settingKeys.maxAnswerTokens]: 64,
+            [settingKeys.gpu]: "cuda", [settingKeys.compaction]: "renumber"
         };
-        const settings = parseKvDistillSettings((key) => values[key], model);
+        const adapter = {value: "~/a.gguf", source: "user", ignoredUntrustedValue: false} as const;
+        const settings = parseKvDistillSettings((key) => values[key], model, adapter);
         assert.deepEqual(settings, {
             model, keepRatio: 0.1, scorer: "recent", segmentTokens: 0, idleUnloadMinutes: 0, cacheMaxMegabytes: 100, autoRefresh: true,
-            autoRefreshDelaySeconds: 2.5, maxFileBytes: 5000, extraExcludes: ["**/*.min.js"], maxAnswerTokens: 64
+            autoRefreshDelaySeconds: 2.5, maxFileBytes: 5000, extraExcludes: ["**/*.min.js"], maxAnswerTokens: 64,
+            gpu: "cuda", compaction: "renumber", adapter
         });
     });
 
@@ -50,7 +53,8 @@ describe("parseKvDistillSettings", () => {
         const values: Record<string, unknown> = {
             [settingKeys.keepRatio]: 0, [settingKeys.scorer]: "random", [settingKeys.segmentTokens]: -1, [settingKeys.idleUnloadMinutes]: "5",
             [settingKeys.cacheMaxMegabytes]: Number.NaN, [settingKeys.autoRefresh]: "yes", [settingKeys.autoRefreshDelaySeconds]: 0,
-            [settingKeys.maxFileBytes]: Infinity, [settingKeys.extraExcludes]: "src", [settingKeys.maxAnswerTokens]: 1
+            [settingKeys.maxFileBytes]: Infinity, [settingKeys.extraExcludes]: "src", [settingKeys.maxAnswerTokens]: 1,
+            [settingKeys.gpu]: "metal", [settingKeys.compaction]: "erase"
         };
         const settings = parseKvDistillSettings((key) => values[key], model);
         assert.equal(settings.keepRatio, settingDefaults.keepRatio);
@@ -63,6 +67,9 @@ describe("parseKvDistillSettings", () => {
         assert.equal(settings.maxFileBytes, settingDefaults.maxFileBytes);
         assert.deepEqual(settings.extraExcludes, []);
         assert.equal(settings.maxAnswerTokens, settingDefaults.maxAnswerTokens);
+        assert.equal(settings.gpu, "auto");
+        assert.equal(settings.compaction, "holes");
+        assert.equal(settings.adapter.value, "", "no adapter unless one is given");
     });
 
     it("keeps only the enabled files.exclude globs", () => {
@@ -93,7 +100,22 @@ describe("model setting", () => {
         const settings = parseKvDistillSettings((key) => key === settingKeys.extraExcludes ? ["**/*.min.js", "**/.git"] : undefined, {value: "/m.gguf", source: "user", ignoredUntrustedValue: false});
         assert.deepEqual(buildDistillOptions({settings, folders: ["/w"], cacheDir: "/s/caches", modelPath: "/m.gguf", filesExcludeGlobs: ["**/.git", "**/.DS_Store"]}), {
             modelPath: "/m.gguf", folders: ["/w"], keepRatio: 0.2, scorer: "surprisal", segmentTokens: 4096, cacheDir: "/s/caches",
-            extraExcludes: ["**/*.min.js", "**/.git"], filesExclude: ["**/.git", "**/.DS_Store"], maxFileBytes: 1_048_576
+            extraExcludes: ["**/*.min.js", "**/.git"], filesExclude: ["**/.git", "**/.DS_Store"], maxFileBytes: 1_048_576,
+            compaction: "holes", cacheSizeCapBytes: 4096 * 1024 * 1024
         });
+    });
+
+    it("passes the cache size cap, the compaction mode and the adapter (from home, never the workspace) to the engine", () => {
+        const values: Record<string, unknown> = {[settingKeys.cacheMaxMegabytes]: 3, [settingKeys.compaction]: "renumber"};
+        const settings = parseKvDistillSettings((key) => values[key], {value: "/m.gguf", source: "user", ignoredUntrustedValue: false},
+            {value: "~/adapters/s.gguf", source: "user", ignoredUntrustedValue: false});
+        const options = buildDistillOptions({settings, folders: ["/w"], cacheDir: "/c", modelPath: "/m.gguf", filesExcludeGlobs: [], homeDirectory: home});
+        assert.equal(options.cacheSizeCapBytes, 3 * 1024 * 1024);
+        assert.equal(options.compaction, "renumber");
+        assert.equal(options.adapterPath, path.join(home, "adapters", "s.gguf"));
+        const relative = parseKvDistillSettings(() => undefined, {value: "/m.gguf", source: "user", ignoredUntrustedValue: false},
+            {value: "s.gguf", source: "user", ignoredUntrustedValue: false});
+        assert.equal(buildDistillOptions({settings: relative, folders: ["/w"], cacheDir: "/c", modelPath: "/m.gguf", filesExcludeGlobs: [], homeDirectory: home}).adapterPath,
+            path.join(home, "s.gguf"));
     });
 });
