@@ -10,7 +10,7 @@ import {openViewContainer} from "./openViewContainer";
 import {readOutputPanelText} from "./readOutputPanelText";
 import {runCommandFromPalette} from "./runCommandFromPalette";
 import {snapshotFiles} from "./snapshotFiles";
-import {waitForLogLine} from "./waitForLogLine";
+import {readLogLines, waitForLogLine} from "./waitForLogLine";
 
 /** The extension under test, as VS Code names it (publisher.name). */
 export const extensionId = "kv-distill.kv-distill";
@@ -152,8 +152,14 @@ export class EditorSession {
         return findWebviewFrameContaining(this.page, extensionId, selector, timeoutMs);
     }
 
-    public async waitForLogLine(pattern: RegExp, timeoutMs?: number): Promise<string> {
-        return waitForLogLine(this.logFile, pattern, timeoutMs);
+    /** The first log line matching `pattern`, after the first `fromLine` lines (see `logLineCount`). */
+    public async waitForLogLine(pattern: RegExp, timeoutMs?: number, fromLine?: number): Promise<string> {
+        return waitForLogLine(this.logFile, pattern, timeoutMs, fromLine);
+    }
+
+    /** How many lines the extension has logged so far: a mark for `waitForLogLine`'s `fromLine`. */
+    public async logLineCount(): Promise<number> {
+        return (await readLogLines(this.logFile)).length;
     }
 
     public async readOutputPanelText(): Promise<string> {
