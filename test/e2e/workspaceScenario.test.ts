@@ -16,7 +16,7 @@ const question = "Where is the greeting built?";
 const editedFile = "src/greeting.ts";
 const appendedText = "// edited by the end-to-end test\n";
 
-type ChatRecording = {progress: string[]; deltas: string[]; renderedAnswers: string[]};
+type ChatRecording = {progress: string[]; deltas: string[]; renderedAnswers: string[]; buttonsOutsideView: string[]};
 
 describe("the workspace scenario in code-server with the scripted model", {timeout: 600_000}, () => {
     let session: EditorSession;
@@ -30,7 +30,8 @@ describe("the workspace scenario in code-server with the scripted model", {timeo
             fixture: "smallWorkspace",
             // Segments of 128 tokens (the default is 4096): the small workspace then makes several,
             // and the refresh after an edit re-processes only the changed one and those after it.
-            userSettings: {"kvDistill.model.path": modelPath, "kvDistill.distill.segmentTokens": 128}
+            userSettings: {"kvDistill.distill.segmentTokens": 128},
+            machineSettings: {"kvDistill.model.path": modelPath}
         });
         originalEditedFile = await readFile(path.join(session.workspaceDir, editedFile));
         // Outside git the prompt orders files by modification time, most recent last (where edits
@@ -52,7 +53,7 @@ describe("the workspace scenario in code-server with the scripted model", {timeo
     /** Starts recording what the chat webview shows and receives (progress, streamed deltas, rendered answer text). */
     async function recordChat(): Promise<void> {
         await chatLocator("chat-messages").evaluate(() => {
-            const recording: ChatRecording = {progress: [], deltas: [], renderedAnswers: []};
+            const recording: ChatRecording = {progress: [], deltas: [], renderedAnswers: [], buttonsOutsideView: []};
             (window as unknown as {e2eRecording: ChatRecording}).e2eRecording = recording;
             const push = (list: string[], value: string) => {
                 if (list[list.length - 1] !== value)
@@ -60,8 +61,12 @@ describe("the workspace scenario in code-server with the scripted model", {timeo
             };
             const row = document.querySelector<HTMLElement>('[data-testid="chat-progress-row"]')!;
             new MutationObserver(() => {
-                if (!row.hidden)
-                    push(recording.progress, `${row.dataset.operation ?? ""}/${row.dataset.phase ?? ""}: ${row.textContent ?? ""}`);
+                if (row.hidden)
+                    return;
+                push(recording.progress, `${row.dataset.operation ?? ""}/${row.dataset.phase ?? ""}: ${row.textContent ?? ""}`);
+                const cancel = row.querySelector<HTMLElement>('[data-testid="chat-cancel"]');
+                if (cancel !== null && !cancel.hidden && cancel.getBoundingClientRect().right > document.documentElement.clientWidth)
+                    push(recording.buttonsOutsideView, `cancel beside "${row.textContent ?? ""}"`);
             }).observe(row, {attributes: true, childList: true, subtree: true, characterData: true});
             window.addEventListener("message", (event: MessageEvent<{type?: string; text?: string}>) => {
                 if (event.data?.type === "answerDelta")
@@ -134,6 +139,7 @@ describe("the workspace scenario in code-server with the scripted model", {timeo
 
         const recording = await readChatRecording();
         assert.ok(recording.progress.some((entry) => entry.startsWith("distill/")), `the panel showed distill progress: ${JSON.stringify(recording.progress)}`);
+        assert.deepEqual(recording.buttonsOutsideView, [], "the cancel button stays inside the narrow view");
         const statusTexts = await readStatusBarTexts();
         assert.ok(statusTexts.some((text) => /Distilling|Indexing/.test(text)), `the status bar showed the distill: ${JSON.stringify(statusTexts)}`);
         assert.match(statusTexts[statusTexts.length - 1]!, /^KV 5 files · \d+%$/);
