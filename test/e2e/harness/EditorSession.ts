@@ -10,7 +10,7 @@ import {openViewContainer} from "./openViewContainer";
 import {readOutputPanelText} from "./readOutputPanelText";
 import {runCommandFromPalette} from "./runCommandFromPalette";
 import {snapshotFiles} from "./snapshotFiles";
-import {waitForLogLine} from "./waitForLogLine";
+import {readLogLines, waitForLogLine} from "./waitForLogLine";
 
 /** The extension under test, as VS Code names it (publisher.name). */
 export const extensionId = "kv-distill.kv-distill";
@@ -49,6 +49,13 @@ export type EditorSessionOptions = {
     workbenchQuery?: (server: CodeServerProcess) => Readonly<Record<string, string>>;
     /** User settings written before start, over `defaultUserSettings`. */
     userSettings?: Readonly<Record<string, unknown>>;
+    /**
+     * Settings of the machine code-server runs on (user-data/Machine/settings.json). A code-server
+     * window is a remote window, where `machine` and `machine-overridable` settings (such as
+     * kvDistill.model.path) are taken from here; their user values did not reliably reach the
+     * extension host.
+     */
+    machineSettings?: Readonly<Record<string, unknown>>;
     /** Called with the page before the workbench loads (e.g. to expose functions). */
     beforeOpen?: (page: Page) => Promise<void>;
 };
@@ -93,6 +100,10 @@ export class EditorSession {
             await cp(fixtureDir, scratch.workspaceDir, {recursive: true});
             await mkdir(path.join(scratch.userDataDir, "User"), {recursive: true});
             await writeFile(path.join(scratch.userDataDir, "User", "settings.json"), JSON.stringify({...defaultUserSettings, ...options.userSettings}, null, 4));
+            if (options.machineSettings !== undefined) {
+                await mkdir(path.join(scratch.userDataDir, "Machine"), {recursive: true});
+                await writeFile(path.join(scratch.userDataDir, "Machine", "settings.json"), JSON.stringify(options.machineSettings, null, 4));
+            }
             if (installVsix)
                 await CodeServerProcess.installExtension(tools, scratch, tools.vsix);
             server = await CodeServerProcess.start({
@@ -152,8 +163,14 @@ export class EditorSession {
         return findWebviewFrameContaining(this.page, extensionId, selector, timeoutMs);
     }
 
-    public async waitForLogLine(pattern: RegExp, timeoutMs?: number): Promise<string> {
-        return waitForLogLine(this.logFile, pattern, timeoutMs);
+    /** The first log line matching `pattern`, after the first `fromLine` lines (see `logLineCount`). */
+    public async waitForLogLine(pattern: RegExp, timeoutMs?: number, fromLine?: number): Promise<string> {
+        return waitForLogLine(this.logFile, pattern, timeoutMs, fromLine);
+    }
+
+    /** How many lines the extension has logged so far: a mark for `waitForLogLine`'s `fromLine`. */
+    public async logLineCount(): Promise<number> {
+        return (await readLogLines(this.logFile)).length;
     }
 
     public async readOutputPanelText(): Promise<string> {
