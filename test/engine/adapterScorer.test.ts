@@ -15,7 +15,7 @@ import {ScoringAdapterError} from "../../src/engine/engineErrors";
 import {buildAlwaysKeepMask, defaultAlwaysKeepRules} from "../../src/engine/selection/buildAlwaysKeepMask";
 import {createTestEngine, distillOptions, makeTemporaryFolder, snapshotFolder, writeSampleWorkspace} from "./helpers/engineTestKit";
 import type {TestEngine} from "./helpers/engineTestKit";
-import {readBaseModelShape, writeScoringAdapter} from "./helpers/scoringAdapterFile";
+import {writeScoringAdapterFixture} from "../fixtures/scoringAdapterFixture";
 
 const timeout = 300_000;
 
@@ -48,13 +48,12 @@ describe("the adapter scorer (patched build)", {timeout}, () => {
         adapterFolder = await makeTemporaryFolder("adapters");
         await writeSampleWorkspace(workspace, {files: 4, linesPerFile: 10});
         snapshotBefore = await snapshotFolder(workspace);
-        const shape = await readBaseModelShape(kit.modelPath);
         adapterPath = path.join(adapterFolder, "scorer.gguf");
         otherAdapterPath = path.join(adapterFolder, "other-scorer.gguf");
         foreignAdapterPath = path.join(adapterFolder, "foreign-scorer.gguf");
-        await writeScoringAdapter(adapterPath, shape, {seed: 5});
-        await writeScoringAdapter(otherAdapterPath, shape, {seed: 99});
-        await writeScoringAdapter(foreignAdapterPath, shape, {seed: 5, fingerprint: "0123456789abcdef"});
+        await writeScoringAdapterFixture(kit.modelPath, adapterPath, {seed: 5, eta: 1, hidden: 16});
+        await writeScoringAdapterFixture(kit.modelPath, otherAdapterPath, {seed: 99, eta: 1, hidden: 16});
+        await writeScoringAdapterFixture(kit.modelPath, foreignAdapterPath, {seed: 5, eta: 1, hidden: 16, vocabularyFingerprintOverride: "0123456789abcdef"});
         options = distillOptions(workspace, cacheDir, kit.modelPath, {keepRatio: 0.25, scorer: "adapter", segmentTokens: 256, adapterPath});
     });
 

@@ -15,7 +15,7 @@ import {UnsupportedScorerError} from "../../src/engine/engineErrors";
 import type {LoadedModel} from "../../src/engine/llamaBinding";
 import {argmax, createTestEngine, distillOptions, makeTemporaryFolder, maxAbsoluteDifference, snapshotFolder, writeSampleWorkspace} from "./helpers/engineTestKit";
 import type {TestEngine} from "./helpers/engineTestKit";
-import {readBaseModelShape, writeScoringAdapter} from "./helpers/scoringAdapterFile";
+import {writeScoringAdapterFixture} from "../fixtures/scoringAdapterFixture";
 
 const timeout = 300_000;
 
@@ -75,7 +75,7 @@ describe("degraded mode: the stock binary", {timeout}, () => {
 
     test("the adapter scorer is refused with the reason", {timeout}, async () => {
         const adapterPath = path.join(cacheDir, "scorer.gguf");
-        await writeScoringAdapter(adapterPath, await readBaseModelShape(kit.modelPath), {seed: 5});
+        await writeScoringAdapterFixture(kit.modelPath, adapterPath, {seed: 5, eta: 1, hidden: 16});
         await assert.rejects(kit.engine.distill({...options, scorer: "adapter", adapterPath}),
             (error: unknown) => error instanceof UnsupportedScorerError && /"adapter" scorer is not available: it needs the patched llama.cpp build/.test(error.message) &&
                 /degraded: /.test(error.message));

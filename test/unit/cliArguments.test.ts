@@ -39,7 +39,7 @@ describe("resolveCacheDirectory", () => {
 });
 
 describe("engine options of distill / ask and of the engine process", () => {
-    const environment = {logFile: undefined, cacheDir: "/c", xdgCacheHome: undefined, home: "/home/user", engineDir: undefined, xdgRuntimeDir: undefined};
+    const environment = {logFile: undefined, cacheDir: "/c", xdgCacheHome: undefined, home: "/home/user", engineDir: undefined, xdgRuntimeDir: undefined, nodeLlamaCppDir: undefined};
     const folder = path.resolve(".");
 
     test("--gpu, --compaction and --adapter reach the engine and distill options", () => {
