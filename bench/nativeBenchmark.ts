@@ -14,14 +14,10 @@ import type * as NodeLlamaCpp from "node-llama-cpp";
 import {compactContextSequence, loadPatchedLlama, setContextScoringAdapter, takeContextSequenceScores} from "../src/engine/llamaBinding";
 import type {PatchedLlamaGpu} from "../src/engine/llamaBinding";
 import {createSeededRandom} from "../src/common/seededRandom";
-import {ensureFixtureModel} from "../test/fixtures/fixtureModel";
-import type {FixtureModelParameters} from "../test/fixtures/fixtureModel";
+import {ensureFixtureModel, speedFixtureShapes} from "../test/fixtures/fixtureModel";
 import {writeScoringAdapterFixture} from "../test/fixtures/scoringAdapterFixture";
 
-const shapes: Record<string, Partial<FixtureModelParameters>> = {
-    "tiny": {},
-    "qwen2.5-1.5b": {width: 1536, layers: 28, heads: 12, kvHeads: 2, feedForward: 8960, padVocabularyTo: 151936, name: "speed-qwen2.5-1.5b-shape"}
-};
+const shapes = speedFixtureShapes;
 
 type NativeBenchOptions = {
     modelPath?: string;

@@ -13,17 +13,12 @@ import {promisify} from "node:util";
 import {LlamaRuntime} from "../src/engine/llamaBinding";
 import type {ContextSequence, GpuChoice, LoadedModel} from "../src/engine/llamaBinding";
 import {createSeededRandom} from "../src/common/seededRandom";
-import {ensureFixtureModel} from "../test/fixtures/fixtureModel";
-import type {FixtureModelParameters} from "../test/fixtures/fixtureModel";
+import {ensureFixtureModel, speedFixtureShapes} from "../test/fixtures/fixtureModel";
 import {findRepositoryRoot} from "../test/fixtures/repositoryPaths";
 
 const execFileAsync = promisify(execFile);
 
-const shapes: Record<string, Partial<FixtureModelParameters>> = {
-    "tiny": {},
-    // Random weights with Qwen2.5-1.5B's shape (llama architecture): the lead's GPU speed fixture.
-    "qwen2.5-1.5b": {width: 1536, layers: 28, heads: 12, kvHeads: 2, feedForward: 8960, padVocabularyTo: 151936, name: "speed-qwen2.5-1.5b-shape"}
-};
+const shapes = speedFixtureShapes;
 
 type BenchOptions = {
     modelPath?: string;
