@@ -21,7 +21,7 @@ export const engineCommandOptionsHelp = `Options:
   --compaction M        holes | renumber: how the patched build drops evicted tokens (default holes)
   --adapter FILE        scoring adapter (GGUF) of the adapter scorer
   --threads N           CPU threads for llama.cpp (default: node-llama-cpp's choice)
-  --batch-size N        tokens per llama.cpp batch (default 512)
+  --batch-size N        tokens per llama.cpp batch (default 512 on CPU, 2048 with a GPU)
   --flash-attention X   on | off (default: on with a GPU, off on CPU)
   --seed N              seed of the random scorer (default 0)
   --json                print one JSON object instead of text

@@ -31,7 +31,10 @@ export type EngineOptions = {
     gpu?: GpuChoice;
     /** "stock" loads node-llama-cpp's stock CPU binary on purpose (degraded mode; tests, comparisons). Default "patched". */
     llamaBuild?: LlamaBuildChoice;
-    /** Tokens per llama_decode call (node-llama-cpp makes it the micro-batch too). Default 512. */
+    /**
+     * Tokens per llama_decode call (node-llama-cpp makes it the micro-batch too). Default 512 on CPU and 2048 with a
+     * GPU, where it prefills 28% faster than 512 (docs/BENCHMARKS.md, "GPU: the engine reaches stock llama-bench").
+     */
     batchSize?: number;
     /**
      * CPU threads for llama.cpp. Default: node-llama-cpp's (the math cores). On a machine shared
@@ -121,7 +124,7 @@ export class Engine {
                     manifest: distilled.manifest,
                     statePath: distilled.statePath,
                     roomTokens,
-                    batchSize: this.options.batchSize ?? 512,
+                    batchSize: this.batchSize(),
                     threads: this.options.threads,
                     log: this.log,
                     signal: callbacks.signal
@@ -252,9 +255,13 @@ export class Engine {
         return {path: adapterPath, sha256};
     }
 
+    private batchSize(): number {
+        return this.options.batchSize ?? (this.runtime !== undefined && this.runtime.build.gpu !== false ? 2048 : 512);
+    }
+
     private distillSettings(model: LoadedModel): DistillEngineSettings {
         return {
-            batchSize: this.options.batchSize ?? 512,
+            batchSize: this.batchSize(),
             threads: this.options.threads,
             flashAttention: this.options.flashAttention ?? (model.flashAttentionSupported && this.runtime!.build.gpu !== false),
             maxContextTokens: this.options.maxContextTokens ?? model.summary.trainContextSize,
