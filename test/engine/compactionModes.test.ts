@@ -10,8 +10,8 @@ import {workspaceSystemPreamble} from "../../src/engine/distillPrompt";
 import type {DistillPromptOutput} from "../../src/engine/distillPrompt";
 import type {DistillCompactionMode, DistillOptions} from "../../src/engine/engineApi";
 import type {LoadedModel} from "../../src/engine/llamaBinding";
-import {argmax, createTestEngine, distillOptions, makeTemporaryFolder, maxAbsoluteDifference, snapshotFolder, writeSampleWorkspace} from "./helpers/engineTestKit";
-import type {TestEngine} from "./helpers/engineTestKit";
+import {argmax, disposeDistilledSample, distillSampleWorkspace, createTestEngine, distillOptions, makeTemporaryFolder, maxAbsoluteDifference, snapshotFolder, writeSampleWorkspace} from "./helpers/engineTestKit";
+import type {DistilledSample, TestEngine} from "./helpers/engineTestKit";
 
 const timeout = 300_000;
 
@@ -26,31 +26,20 @@ async function restoredProbabilities(model: LoadedModel, output: DistillPromptOu
 
 for (const mode of ["holes", "renumber"] as const satisfies readonly DistillCompactionMode[]) {
     describe(`one-pass compaction, ${mode} (patched build)`, {timeout}, () => {
+        let sample: DistilledSample | undefined;
         let kit: TestEngine;
         let workspace: string;
-        let cacheDir: string;
         let options: DistillOptions;
         let distilled: DistillPromptOutput;
         let model: LoadedModel;
         let snapshotBefore: Record<string, string>;
 
         before(async () => {
-            kit = await createTestEngine({llamaBuild: "patched"});
-            workspace = await makeTemporaryFolder("ws");
-            cacheDir = await makeTemporaryFolder("cache");
-            await writeSampleWorkspace(workspace, {files: 5, linesPerFile: 12});
-            snapshotBefore = await snapshotFolder(workspace);
-            options = distillOptions(workspace, cacheDir, kit.modelPath, {keepRatio: 0.2, scorer: "surprisal", segmentTokens: 256, compaction: mode});
-            distilled = await kit.engine.distillForTesting(options, {}, true);
-            model = (await kit.engine.loadModelForTesting(kit.modelPath)).model;
+            sample = await distillSampleWorkspace({llamaBuild: "patched"}, {keepRatio: 0.2, scorer: "surprisal", segmentTokens: 256, compaction: mode});
+            ({kit, workspace, options, distilled, model, snapshotBefore} = sample);
         });
 
-        after(async () => {
-            await distilled?.sequence?.dispose();
-            await kit?.engine.dispose();
-            await rm(workspace, {recursive: true, force: true});
-            await rm(cacheDir, {recursive: true, force: true});
-        });
+        after(() => disposeDistilledSample(sample));
 
         test("the patched build runs; the build and the compaction mode are reported and recorded", () => {
             assert.equal(distilled.result.build.patched, true, distilled.result.build.description);

@@ -3,7 +3,7 @@
 // and refreshes; the adapter scorer is refused with the reason; a cache of the patched build is rejected with
 // the reason and rebuilt.
 import assert from "node:assert/strict";
-import {appendFile, readFile, rm, writeFile} from "node:fs/promises";
+import {appendFile, readFile, writeFile} from "node:fs/promises";
 import path from "node:path";
 import {after, before, describe, test} from "node:test";
 import {AnswerSession} from "../../src/engine/AnswerSession";
@@ -13,13 +13,14 @@ import type {DistillPromptOutput} from "../../src/engine/distillPrompt";
 import type {DistillOptions} from "../../src/engine/engineApi";
 import {UnsupportedScorerError} from "../../src/engine/engineErrors";
 import type {LoadedModel} from "../../src/engine/llamaBinding";
-import {argmax, createTestEngine, distillOptions, makeTemporaryFolder, maxAbsoluteDifference, snapshotFolder, writeSampleWorkspace} from "./helpers/engineTestKit";
-import type {TestEngine} from "./helpers/engineTestKit";
+import {argmax, disposeDistilledSample, distillSampleWorkspace, maxAbsoluteDifference, snapshotFolder} from "./helpers/engineTestKit";
+import type {DistilledSample, TestEngine} from "./helpers/engineTestKit";
 import {writeScoringAdapterFixture} from "../fixtures/scoringAdapterFixture";
 
 const timeout = 300_000;
 
 describe("degraded mode: the stock binary", {timeout}, () => {
+    let sample: DistilledSample | undefined;
     let kit: TestEngine;
     let workspace: string;
     let cacheDir: string;
@@ -29,23 +30,12 @@ describe("degraded mode: the stock binary", {timeout}, () => {
     let snapshotBefore: Record<string, string>;
 
     before(async () => {
-        kit = await createTestEngine({llamaBuild: "stock"});
-        workspace = await makeTemporaryFolder("ws");
-        cacheDir = await makeTemporaryFolder("cache");
-        await writeSampleWorkspace(workspace, {files: 5, linesPerFile: 12});
-        snapshotBefore = await snapshotFolder(workspace);
         // The compaction option is the patched build's; the stock build erases ranges whatever it says.
-        options = distillOptions(workspace, cacheDir, kit.modelPath, {keepRatio: 0.2, scorer: "surprisal", segmentTokens: 256, compaction: "holes"});
-        distilled = await kit.engine.distillForTesting(options, {}, true);
-        model = (await kit.engine.loadModelForTesting(kit.modelPath)).model;
+        sample = await distillSampleWorkspace({llamaBuild: "stock"}, {keepRatio: 0.2, scorer: "surprisal", segmentTokens: 256, compaction: "holes"});
+        ({kit, workspace, cacheDir, options, distilled, model, snapshotBefore} = sample);
     });
 
-    after(async () => {
-        await distilled?.sequence?.dispose();
-        await kit?.engine.dispose();
-        await rm(workspace, {recursive: true, force: true});
-        await rm(cacheDir, {recursive: true, force: true});
-    });
+    after(() => disposeDistilledSample(sample));
 
     test("the degraded build is reported with its reason and erases ranges", () => {
         assert.equal(distilled.result.build.patched, false);

@@ -1,6 +1,5 @@
 // Distill -> save -> restore -> answer on the CPU fixture model (one model load for the file).
 import assert from "node:assert/strict";
-import {rm} from "node:fs/promises";
 import {after, before, describe, test} from "node:test";
 import {AnswerSession} from "../../src/engine/AnswerSession";
 import {decodeBitmap} from "../../src/engine/cacheManifest";
@@ -10,13 +9,14 @@ import type {DistillPromptOutput} from "../../src/engine/distillPrompt";
 import type {DistillOptions} from "../../src/engine/engineApi";
 import {buildAlwaysKeepMask, defaultAlwaysKeepRules} from "../../src/engine/selection/buildAlwaysKeepMask";
 import type {LoadedModel} from "../../src/engine/llamaBinding";
-import {argmax, createTestEngine, distillOptions, makeTemporaryFolder, maxAbsoluteDifference, snapshotFolder, writeSampleWorkspace} from "./helpers/engineTestKit";
-import type {TestEngine} from "./helpers/engineTestKit";
+import {argmax, disposeDistilledSample, distillSampleWorkspace, maxAbsoluteDifference, snapshotFolder} from "./helpers/engineTestKit";
+import type {DistilledSample, TestEngine} from "./helpers/engineTestKit";
 
 const timeout = 300_000;
 const keepRatio = 0.2;
 
 describe("distill, save, restore, answer", {timeout}, () => {
+    let sample: DistilledSample | undefined;
     let kit: TestEngine;
     let workspace: string;
     let cacheDir: string;
@@ -26,22 +26,11 @@ describe("distill, save, restore, answer", {timeout}, () => {
     let model: LoadedModel;
 
     before(async () => {
-        kit = await createTestEngine();
-        workspace = await makeTemporaryFolder("ws");
-        cacheDir = await makeTemporaryFolder("cache");
-        await writeSampleWorkspace(workspace, {files: 5, linesPerFile: 12});
-        snapshotBefore = await snapshotFolder(workspace);
-        options = distillOptions(workspace, cacheDir, kit.modelPath, {keepRatio, scorer: "surprisal", segmentTokens: 512});
-        distilled = await kit.engine.distillForTesting(options, {}, true);
-        model = (await kit.engine.loadModelForTesting(kit.modelPath)).model;
+        sample = await distillSampleWorkspace({}, {keepRatio, scorer: "surprisal", segmentTokens: 512});
+        ({kit, workspace, cacheDir, options, distilled, model, snapshotBefore} = sample);
     });
 
-    after(async () => {
-        await distilled?.sequence?.dispose();
-        await kit?.engine.dispose();
-        await rm(workspace, {recursive: true, force: true});
-        await rm(cacheDir, {recursive: true, force: true});
-    });
+    after(() => disposeDistilledSample(sample));
 
     test("restored into a smaller context, the cache predicts like the compressed one in place", {timeout}, async () => {
         const inPlace = distilled.sequence!;

@@ -1,12 +1,14 @@
 // Shared pieces of the engine tests: a deterministic sample workspace, byte snapshots of it, and an
 // engine on CPU with the fixture model and the test indexer.
 import {createHash} from "node:crypto";
-import {mkdir, mkdtemp, readdir, readFile, writeFile} from "node:fs/promises";
+import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import path from "node:path";
 import {Engine} from "../../../src/engine/Engine";
 import type {EngineOptions} from "../../../src/engine/Engine";
+import type {DistillPromptOutput} from "../../../src/engine/distillPrompt";
 import type {DistillOptions} from "../../../src/engine/engineApi";
+import type {LoadedModel} from "../../../src/engine/llamaBinding";
 import {ensureFixtureModel} from "../../fixtures/fixtureModel";
 import {testWorkspaceIndexer} from "./testWorkspaceIndexer";
 
@@ -90,6 +92,47 @@ export function distillOptions(folder: string, cacheDir: string, modelPath: stri
         ...(testCompaction === undefined ? {} : {compaction: testCompaction}),
         ...overrides
     };
+}
+
+/** A sample workspace distilled once for a whole test file, with everything its tests look at. */
+export type DistilledSample = {
+    kit: TestEngine;
+    workspace: string;
+    cacheDir: string;
+    options: DistillOptions;
+    distilled: DistillPromptOutput;
+    model: LoadedModel;
+    /** The workspace's bytes before anything ran, to check that nothing wrote into it. */
+    snapshotBefore: Record<string, string>;
+};
+
+/** Writes the 5-file sample workspace, distills it (keeping the sequence) and loads the model for the tests. */
+export async function distillSampleWorkspace(engineOptions: Partial<EngineOptions>, overrides: Partial<DistillOptions>): Promise<DistilledSample> {
+    const kit = await createTestEngine(engineOptions);
+    const workspace = await makeTemporaryFolder("ws");
+    const cacheDir = await makeTemporaryFolder("cache");
+    try {
+        await writeSampleWorkspace(workspace, {files: 5, linesPerFile: 12});
+        const snapshotBefore = await snapshotFolder(workspace);
+        const options = distillOptions(workspace, cacheDir, kit.modelPath, overrides);
+        const distilled = await kit.engine.distillForTesting(options, {}, true);
+        const model = (await kit.engine.loadModelForTesting(kit.modelPath)).model;
+        return {kit, workspace, cacheDir, options, distilled, model, snapshotBefore};
+    } catch (error) {
+        await kit.engine.dispose();
+        await rm(workspace, {recursive: true, force: true});
+        await rm(cacheDir, {recursive: true, force: true});
+        throw error;
+    }
+}
+
+export async function disposeDistilledSample(sample: DistilledSample | undefined): Promise<void> {
+    if (sample === undefined)
+        return;
+    await sample.distilled.sequence?.dispose();
+    await sample.kit.engine.dispose();
+    await rm(sample.workspace, {recursive: true, force: true});
+    await rm(sample.cacheDir, {recursive: true, force: true});
 }
 
 export function maxAbsoluteDifference(left: Float64Array, right: Float64Array): number {
