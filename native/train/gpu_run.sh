@@ -1,6 +1,6 @@
 #!/bin/bash
 # Trains the reference models on the GPU machine in ONE command, exports and evaluates them.
-#   bash gpu_run.sh <carried folder> <tiny steps> <tiny minutes> <small steps> <small minutes> [eval workspaces]
+#   bash gpu_run.sh <carried folder> <tiny steps> <tiny minutes> <small steps> <small minutes> [eval workspaces] [train.py options...]
 # (steps set the learning-rate schedule; minutes cap the training time, the decay follows whichever ends first)
 # The carried folder holds kvtrain/ and llama/{gguf-py,models/ggml-vocab-deepseek-coder.gguf}
 # (native/train/prepare_carry.sh makes it). Results go to $OUT: <model>.gguf, <model>-summary.json,
@@ -8,6 +8,7 @@
 # with one they share it.
 set -o pipefail
 CARRY=$(cd "$1" && pwd); TINY_STEPS=$2; TINY_MINUTES=$3; SMALL_STEPS=$4; SMALL_MINUTES=$5; EVAL_WORKSPACES=${6:-8}
+shift $(( $# < 6 ? $# : 6 )); EXTRA=("$@") # passed to both trainings, e.g. --path-family-weight 1
 export PYTHONUNBUFFERED=1 KVTRAIN_LLAMA_SRC=$CARRY/llama KVTRAIN_CACHE=/tmp/kvtrain-cache
 PY=${KVTRAIN_PYTHON:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/kvtrain-out}; mkdir -p "$OUT"
@@ -24,7 +25,7 @@ run_model() { # name steps minutes gpu workers [more arguments]
     local name=$1 steps=$2 minutes=$3 gpu=$4 workers=$5; shift 5
     CUDA_VISIBLE_DEVICES=$gpu "$PY" -m kvtrain.train --model "$name" --steps "$steps" --max-minutes "$minutes" \
         --workers "$workers" --fast "$@" \
-        --eval-workspaces "$EVAL_WORKSPACES" --out "$OUT" 2>&1 | tee -a "$OUT/$name-stderr.txt"; true
+        --eval-workspaces "$EVAL_WORKSPACES" --out "$OUT" "${EXTRA[@]}" 2>&1 | tee -a "$OUT/$name-stderr.txt"; true
 }
 if [ "$TINY_STEPS" -gt 0 ]; then run_model tiny "$TINY_STEPS" "$TINY_MINUTES" 0 "$TINY_WORKERS" --eval-float & fi
 if [ "$SMALL_STEPS" -gt 0 ]; then run_model small "$SMALL_STEPS" "$SMALL_MINUTES" "$SMALL_GPU" "$SMALL_WORKERS" & fi

@@ -12,9 +12,16 @@ import numpy as np
 
 from .chat_format import (LOSS_CONTEXT, LOSS_NONE, DEFAULT_PREAMBLE, RenderStyle, encode_chat,
                           render_file_block, render_workspace_blocks)
-from .qa_generator import generate_workspace, pick_questions
+from .qa_generator import PATH_ANSWER_FAMILIES, generate_workspace, pick_questions
 
-TRAINING_FAMILY_WEIGHTS = {"function_file": 3.0, "error_file": 3.0, "error_function": 3.0}
+# The families that need two hops (find the definition, then its file header or enclosing function)
+# are learned far more slowly than plain value lookups; asking them more often helped tiny (2k
+# workspaces) but slowed small's learning of the lookups themselves at 16k (models/small.md).
+DEFAULT_PATH_FAMILY_WEIGHT = 3.0
+
+
+def training_family_weights(path_family_weight):
+    return {family: path_family_weight for family in PATH_ANSWER_FAMILIES}
 
 PREAMBLES = [DEFAULT_PREAMBLE, DEFAULT_PREAMBLE, "", "The user's workspace:\n\n",
              "You answer questions about the workspace below. Its files follow.\n\n",
@@ -22,8 +29,10 @@ PREAMBLES = [DEFAULT_PREAMBLE, DEFAULT_PREAMBLE, "", "The user's workspace:\n\n"
 
 
 class StreamSettings:
-    def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0):
+    def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
+                 path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT):
         self.seq_len = seq_len
+        self.path_family_weight = path_family_weight  # how often the two-hop (path answer) families are asked
         self.code_share = code_share            # sequences of plain code text
         self.real_file_share = real_file_share  # share of workspace files taken from the code corpus
         self.min_workspace = min_workspace
@@ -41,15 +50,14 @@ def _workspace_target(rng, room):
     return rng.randint(max(300, int(high * 0.6)), high)
 
 
-def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False):
+def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False,
+               path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT):
     def count(path, content):
         return len(tokenizer.encode(render_file_block(path, content)))
     real_files = corpus.workspace_file if (corpus is not None and len(corpus) > 0) else None
     workspace = generate_workspace(rng, split, target_tokens, count, real_files, real_file_share if real_files else 0.0)
     question_count = max(3, min(48, target_tokens // 250))
-    # The families that need two hops (find the definition, then its file header or enclosing
-    # function) are learned far more slowly than plain value lookups, so they are asked more often.
-    questions = pick_questions(rng, workspace, question_count, family_weights=TRAINING_FAMILY_WEIGHTS,
+    questions = pick_questions(rng, workspace, question_count, family_weights=training_family_weights(path_family_weight),
                                one_path_answer_per_file=True)
     if product_style:
         style = RenderStyle()
@@ -83,7 +91,8 @@ def build_sequence(rng, tokenizer, corpus, settings):
             room = seq_len - len(ids)
             # Room for the questions (about 18% of the workspace) and the last file's overshoot.
             target = _workspace_target(rng, int((room - 400) / 1.3))
-            chat_ids, chat_classes = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share)
+            chat_ids, chat_classes = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share,
+                                                 path_family_weight=settings.path_family_weight)
             if len(chat_ids) > room:
                 failures += 1
                 continue

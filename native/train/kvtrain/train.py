@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from .chat_format import LOSS_ANSWER, LOSS_CONTEXT
 from .code_corpus import DEFAULT_CODE_ROOTS, CodeCorpus
-from .data_stream import SequenceStream, StreamSettings
+from .data_stream import DEFAULT_PATH_FAMILY_WEIGHT, SequenceStream, StreamSettings
 from .evaluate import evaluate_set, generate_eval_set
 from .gguf_io import QUANT_PLANS, export_gguf, load_gguf
 from .model import CONFIGS, LlamaModel, ModelConfig
@@ -57,6 +57,8 @@ def parse_arguments(argv):
     parser.add_argument("--quant", help="quantization plan (default: the model's)")
     parser.add_argument("--eval-float", action="store_true",
                         help="also evaluate the unquantized model on the first evaluation set")
+    parser.add_argument("--path-family-weight", type=float, default=DEFAULT_PATH_FAMILY_WEIGHT,
+                        help="how often the two-hop families (answers that are paths or enclosing functions) are asked, relative to the others")
     parser.add_argument("--log-every", type=int, default=25)
     arguments = parser.parse_args(argv)
     for key, value in DEFAULTS[arguments.model].items():
@@ -159,7 +161,7 @@ def main(argv=None):
     seq_len = arguments.seq_len or config.n_ctx
     corpus = CodeCorpus([root for root in arguments.code_roots.split(",") if root], tokenizer, arguments.code_file_limit)
     log("torch %s, device %s, %d code files, tokenizer ready" % (torch.__version__, device, len(corpus)))
-    settings = StreamSettings(seq_len=seq_len + 1, seed=arguments.seed)
+    settings = StreamSettings(seq_len=seq_len + 1, seed=arguments.seed, path_family_weight=arguments.path_family_weight)
     stream = SequenceStream(tokenizer, corpus, settings, arguments.workers)
 
     model = LlamaModel(config, fast_attention=arguments.fast).to(device)
