@@ -86,6 +86,19 @@ async function llamaGreedyAnswer(model: LlamaModel, prompt: number[], maxTokens:
     }
 }
 
+/** llama.cpp's greedy answer to every QA prompt of a check file, from one model file. */
+async function llamaGreedyAnswers(llama: Llama, ggufPath: string, prompts: CheckFile["qa"]): Promise<string[]> {
+    const model = await llama.loadModel({modelPath: ggufPath});
+    try {
+        const answers: string[] = [];
+        for (const prompt of prompts)
+            answers.push(await llamaGreedyAnswer(model, prompt.tokens, 40));
+        return answers;
+    } finally {
+        await model.dispose();
+    }
+}
+
 type LogitComparison = {maxAbsDiff: number; rmsDiff: number; scale: number; sameTop: boolean};
 
 /** Compares two logit vectors up to a constant (the softmax ignores one; quantization noise in the
@@ -208,30 +221,35 @@ describe("training pipeline against llama.cpp", () => {
             const modelCheck = runPipelineCheck(python, folder, ["--gguf", ggufPath, "--qa-size", "2k", "--qa-limit", String(questionCount)]);
             await assertLogitsMatch(llama, modelCheck.f32Gguf, modelCheck, true, `${name} (F32 copy)`);
             await assertLogitsMatch(llama, ggufPath, modelCheck, false, name);
-            const model = await llama.loadModel({modelPath: ggufPath});
-            try {
-                // Greedy answers through llama.cpp against PyTorch's on the same weights: quantized
-                // matrix products may flip a near tie, so most (not all) answers must be identical.
-                let same = 0;
-                let correctLlama = 0;
-                let correctTorch = 0;
-                for (const prompt of modelCheck.qa) {
-                    const answer = await llamaGreedyAnswer(model, prompt.tokens, 40);
-                    if (answer === prompt.torchAnswer)
-                        same++;
-                    if (answer.includes(prompt.expected))
-                        correctLlama++;
-                    if (prompt.torchAnswer.includes(prompt.expected))
-                        correctTorch++;
+            // PyTorch answers from the dequantized weights in float arithmetic. The F32 copy holds the same weights, so
+            // llama.cpp must give the same greedy answers from it; the committed quantized file also quantizes
+            // activations, which may flip a near tie between two candidates (typically two wrong files of a two-hop
+            // question), so from it the answers PyTorch gets right must stay right.
+            const f32Answers = await llamaGreedyAnswers(llama, modelCheck.f32Gguf, modelCheck.qa);
+            const quantizedAnswers = await llamaGreedyAnswers(llama, ggufPath, modelCheck.qa);
+            let sameAsTorch = 0;
+            let torchRight = 0;
+            let keptRight = 0;
+            modelCheck.qa.forEach((prompt, index) => {
+                if (f32Answers[index] === prompt.torchAnswer)
+                    sameAsTorch++;
+                else
+                    console.log(`${name} F32 copy differs on "${prompt.question}": llama.cpp ${JSON.stringify(f32Answers[index])}, PyTorch ${JSON.stringify(prompt.torchAnswer)}`);
+                if (prompt.torchAnswer.includes(prompt.expected)) {
+                    torchRight++;
+                    if (quantizedAnswers[index]!.includes(prompt.expected))
+                        keptRight++;
+                    else
+                        console.log(`${name} quantized loses "${prompt.question}": ${JSON.stringify(quantizedAnswers[index])} (expected ${prompt.expected})`);
                 }
-                console.log(`${name}: ${modelCheck.qa.length} 2k questions, llama.cpp right ${correctLlama}, PyTorch right ${correctTorch}, identical answers ${same}`);
-                assert.equal(modelCheck.qa.length, questionCount);
-                assert.ok(same >= 0.8 * modelCheck.qa.length, `${name}: llama.cpp and PyTorch agree on ${same}/${modelCheck.qa.length} answers`);
-                assert.ok(correctTorch > 0, `${name} answers some of the 2k questions right`);
-                assert.ok(Math.abs(correctLlama - correctTorch) <= 0.2 * modelCheck.qa.length);
-            } finally {
-                await model.dispose();
-            }
+            });
+            const quantizedRight = modelCheck.qa.filter((prompt, index) => quantizedAnswers[index]!.includes(prompt.expected)).length;
+            console.log(`${name}: ${modelCheck.qa.length} 2k questions; PyTorch right ${torchRight}; llama.cpp on the F32 copy identical ` +
+                `${sameAsTorch}; llama.cpp on ${name}.gguf right ${quantizedRight}, keeping ${keptRight} of PyTorch's ${torchRight}`);
+            assert.equal(modelCheck.qa.length, questionCount);
+            assert.ok(sameAsTorch >= 0.9 * modelCheck.qa.length, `${name}: llama.cpp on the F32 copy and PyTorch agree on ${sameAsTorch}/${modelCheck.qa.length} answers`);
+            assert.ok(torchRight > 0, `${name} answers some of the 2k questions right`);
+            assert.ok(keptRight >= 0.8 * torchRight, `${name}.gguf through llama.cpp keeps ${keptRight} of PyTorch's ${torchRight} right answers`);
         });
     }
 });
