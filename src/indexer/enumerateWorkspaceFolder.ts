@@ -54,6 +54,8 @@ export type EnumerateWorkspaceFolderOptions = {
     ignoreCase: boolean;
     signal: AbortSignal | undefined;
     onFileSeen(): void;
+    /** Called as soon as the walk meets a nested repository, so that its git queries can start while the walk goes on. */
+    onNestedRepository?(repository: RepositoryContext): void;
 };
 
 export type WorkspaceFolderEnumeration = {
@@ -131,6 +133,7 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
             // A nested repository (a submodule or a clone inside the workspace) has its own history.
             repository = {topLevel: directory.absolutePath, repositoryPrefix: "", folderRelativeRoot: directory.relativePath};
             result.nestedRepositories.push(repository);
+            options.onNestedRepository?.(repository);
         }
 
         const sources: IgnoreRuleSource[] = [];
