@@ -19,6 +19,7 @@ import {compareFilesForPrompt} from "./compareFilesForPrompt";
 import {createReadBufferPool, readIndexableFile, readIndexableFileSync, type IndexableFileRead} from "./readIndexableFile";
 import {promptFormatId, renderFileSection} from "./renderFileSection";
 import {renderPromptTail} from "./renderPromptTail";
+import {decodeFileText} from "./decodeFileText";
 import {guessLanguageId} from "./guessLanguageId";
 import {WorkspaceFolderError} from "./WorkspaceFolderError";
 import {findKnownBinaryExtension} from "./detectBinaryContent";
@@ -196,7 +197,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const language = guessLanguageId(candidate.name);
         const contentHash = sha256Hex(read.bytes);
         const sizeBytes = read.bytes.length;
-        const section = renderFileSection(candidate.displayPath, language, read.bytes.toString("utf8"));
+        const section = renderFileSection(candidate.displayPath, language, decodeFileText(read.bytes));
         read.release(); // the bytes are hashed and decoded: the buffer can take the next file
         const file: IndexedFile = {
             folderName: candidate.folderName,
