@@ -340,9 +340,12 @@ function rulesBelow(rules: IgnoreRuleStack, relativePath: string): IgnoreRuleSta
     return rules.test(relativePath, true)?.ignored === false ? rules.withoutLevelsExcludingFolder(relativePath) : rules;
 }
 
+// Read once: path.sep through the namespace import is a getter call, and this runs for every entry.
+const pathSeparator = path.sep;
+
 /** path.join for a normalized absolute folder path and one entry name, without re-normalizing (the walk calls it for every entry). */
 function joinAbsolute(folder: string, name: string): string {
-    return folder.endsWith(path.sep) ? folder + name : folder + path.sep + name;
+    return folder.endsWith(pathSeparator) ? folder + name : folder + pathSeparator + name;
 }
 
 function joinRelative(directory: string, name: string): string {

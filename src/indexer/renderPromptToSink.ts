@@ -5,7 +5,7 @@
 // file, not by the workspace.
 import * as cryptoModule from "node:crypto";
 import {createHash} from "node:crypto";
-import * as fs from "node:fs";
+import {statSync} from "node:fs";
 import * as path from "node:path";
 import type {IndexedFile, IndexManifest, SkippedFile} from "./indexTypes";
 import type {IndexProgress, IndexWorkspaceOptions} from "./indexWorkspace";
@@ -326,7 +326,7 @@ async function attachChangeTimes(
                 await pause;
             signal?.throwIfAborted();
             try {
-                entry.lastChangedMs = Math.floor(fs.statSync(entry.absolutePath).mtimeMs);
+                entry.lastChangedMs = Math.floor(statSync(entry.absolutePath).mtimeMs);
                 ordered.push(entry);
             } catch (error) {
                 skipped.push({displayPath: entry.displayPath, reason: "unreadable", detail: `vanished before it could be read (${error instanceof Error ? error.message : String(error)})`});

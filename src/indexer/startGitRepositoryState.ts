@@ -9,8 +9,6 @@ import {runGitCommand} from "./runGitCommand";
 export type StartGitRepositoryStateOptions = Omit<ReadGitRepositoryStateOptions, "wantedPaths">;
 
 export type StartedGitRepositoryState = {
-    /** The pathspecs the queries run with. */
-    readonly pathspecs: readonly string[];
     /** Waits for status and ls-files, then runs the log for `wantedPaths` (see ReadGitRepositoryStateOptions). Call once. */
     finish(wantedPaths: ReadonlySet<string>): Promise<GitRepositoryState>;
     /** Kills the queries still running, when their answer will not be used (the index failed, or other pathspecs are needed). */
@@ -36,7 +34,6 @@ export function startGitRepositoryState(options: StartGitRepositoryStateOptions)
     const statusAndTracked = Promise.all([readStatus(queryOptions, pathspecArgs), readTrackedPaths(queryOptions, pathspecArgs)]);
     const stopListening = (): void => options.signal?.removeEventListener("abort", forwardAbort);
     return {
-        pathspecs: options.pathspecs,
         cancel: () => {
             stopListening();
             controller.abort();
