@@ -160,6 +160,49 @@ describe("prompt order", () => {
         assert.ok(logs.some((args) => [" -- lib .", " -- . lib"].some((tail) => args.endsWith(tail))), `the nested repository's log covers both pathspecs: ${logs.join(" | ")}`);
     });
 
+    it("leaves no git process running when the index is aborted during the walk", async () => {
+        const outer = fixture({"a-vendor/x.ts": "x", "b.ts": "b", "z-later/c.ts": "c"});
+        initGitRepository(path.join(outer, "a-vendor"));
+        commitAt(path.join(outer, "a-vendor"), ["x.ts"], "2019-01-01T00:00:00Z");
+        initGitRepository(outer);
+        commitAt(outer, ["b.ts", "z-later/c.ts"], "2020-01-01T00:00:00Z");
+        // A git whose status never answers and records its process id.
+        const folder = createTemporaryFolder("kvd-git-");
+        fixtures.push(folder);
+        const pids = path.join(folder, "pids");
+        const slowGit = path.join(folder, "git");
+        fs.writeFileSync(slowGit, `#!/bin/sh\ncase " $* " in *" status "*) echo $$ >> '${pids}'; exec sleep 30;; esac\nexec git "$@"\n`, {mode: 0o755});
+        const controller = new AbortController();
+        const fileSystem: IndexerFileSystem = {
+            ...asyncNodeIndexerFileSystem,
+            readDirectory: async (listed) => {
+                if (path.basename(listed) === "z-later") {
+                    // Both statuses (outer and nested) have started by now: abort in the middle of the walk.
+                    const deadline = Date.now() + 5000;
+                    while ((fs.existsSync(pids) ? fs.readFileSync(pids, "utf8").trim().split("\n").length : 0) < 2 && Date.now() < deadline)
+                        await new Promise((resolve) => setTimeout(resolve, 10));
+                    controller.abort();
+                }
+                return asyncNodeIndexerFileSystem.readDirectory(listed);
+            }
+        };
+        await assert.rejects(indexWorkspace({folders: [{name: "w", path: outer}], gitCommand: slowGit, fileSystem}, controller.signal), {name: "AbortError"});
+        const started = fs.readFileSync(pids, "utf8").trim().split("\n").map(Number);
+        assert.equal(started.length, 2, "the outer and the nested repository's status had started");
+        const isRunning = (pid: number): boolean => {
+            try {
+                process.kill(pid, 0);
+                return true;
+            } catch {
+                return false;
+            }
+        };
+        const deadline = Date.now() + 5000;
+        while (started.some(isRunning) && Date.now() < deadline)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.deepEqual(started.filter(isRunning), [], "every git status was killed");
+    });
+
     it("orders by modification time outside git", async () => {
         const root = fixture({"newest.ts": "n", "oldest.ts": "o", "middle.ts": "m"});
         fs.utimesSync(path.join(root, "oldest.ts"), new Date("2001-01-01"), new Date("2001-01-01"));
