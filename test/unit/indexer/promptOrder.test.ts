@@ -4,6 +4,7 @@ import * as path from "node:path";
 import {after, describe, it} from "node:test";
 import {indexWorkspace} from "../../../src/indexer/indexWorkspace";
 import {renderPromptToSink, type PromptChunk} from "../../../src/indexer/renderPromptToSink";
+import {renderPromptTail} from "../../../src/indexer/renderPromptTail";
 import {asyncNodeIndexerFileSystem, type IndexerFileSystem} from "../../../src/indexer/indexerFileSystem";
 import {commitAt, createFixtureWorkspace, createTemporaryFolder, git, initGitRepository, removeFixture, writeFixtureFiles} from "./fixtureWorkspace";
 
@@ -244,6 +245,11 @@ describe("prompt rendering", () => {
         assert.equal(result.prompt.slice(files[1]!.charStart, files[1]!.charEnd), "<file path=\"empty.txt\" language=\"plaintext\">\n</file>\n");
         assert.equal(result.prompt.slice(tailStart), "<workspace-files count=\"3\">\nREADME.md\nempty.txt\nsrc/a.ts\n</workspace-files>\n");
         assert.equal(result.manifest.promptFormat, "kv-distill-prompt/1");
+    });
+
+    it("lists the tail's paths in UTF-16 code-unit order, escaped", () => {
+        const tail = renderPromptTail(["b", "\uffff", "\u{1f600}", "B", "a/b", "\u00e9", "a-b", "q\"<x>"]);
+        assert.equal(tail, "<workspace-files count=\"8\">\nB\na-b\na/b\nb\nq&#34;&#60;x&#62;\n\u00e9\n\u{1f600}\n\uffff\n</workspace-files>\n");
     });
 
     it("keeps the prompt's prefix unchanged when a file is added (the file list is in the tail)", async () => {
