@@ -1,5 +1,6 @@
 // The indexer's pipeline. Enumerate every folder (listings and ignore files only), ask git once
-// per repository when each file last changed, order the files, then read, hash and render them
+// per repository when each file last changed (started as soon as the repository is known, so that
+// git works while the walk goes on), order the files, then read, hash and render them
 // one at a time in prompt order, handing each section to the caller's sink. Nothing holds more
 // than a few files' contents at once (a short read-ahead), so memory is bounded by the largest
 // file, not by the workspace.
