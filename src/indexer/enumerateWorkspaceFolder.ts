@@ -33,6 +33,8 @@ export type WorkspaceFileCandidate = {
     /** Filled in after the walk, from git or the modification time (see compareFilesForPrompt). */
     lastChangedMs: number;
     uncommitted: boolean;
+    /** The size from the modification-time stat, when one was taken (the read then needs no fstat). */
+    statSizeBytes?: number;
 };
 
 export type IgnoreFileRecord = {

@@ -103,9 +103,11 @@ const openFlags = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 /**
  * readIndexableFile for the real file system, in synchronous calls: the same steps and answers,
  * without the promise per call, which on a tree of tens of thousands of small files costs more
- * than the system calls themselves.
+ * than the system calls themselves. `knownSizeBytes` is the size from a stat the caller has just
+ * taken (the indexer's modification-time stat): it spares an fstat per file, and the file is then
+ * taken as it was at that stat (read up to that size, or up to its end if it has shrunk since).
  */
-export function readIndexableFileSync(absolutePath: string, maxFileBytes: number, buffers: ReadBufferPool = createReadBufferPool()): IndexableFileRead {
+export function readIndexableFileSync(absolutePath: string, maxFileBytes: number, buffers: ReadBufferPool = createReadBufferPool(), knownSizeBytes?: number): IndexableFileRead {
     let fd;
     try {
         fd = openSync(absolutePath, openFlags);
@@ -113,7 +115,7 @@ export function readIndexableFileSync(absolutePath: string, maxFileBytes: number
         return unreadable(error);
     }
     try {
-        const sizeBytes = fstatSync(fd).size;
+        const sizeBytes = knownSizeBytes ?? fstatSync(fd).size;
         if (sizeBytes > maxFileBytes)
             return {kind: "skip", reason: "too-large", detail: `${sizeBytes} bytes, over the ${maxFileBytes}-byte cap`};
         const buffer = buffers.take(sizeBytes);

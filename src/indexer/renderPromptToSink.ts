@@ -183,7 +183,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
             if (pause !== undefined)
                 await pause;
             signal?.throwIfAborted();
-            read = synchronous ? readIndexableFileSync(candidate.absolutePath, maxFileBytes, buffers) : await reads[index]!;
+            read = synchronous ? readIndexableFileSync(candidate.absolutePath, maxFileBytes, buffers, candidate.statSizeBytes) : await reads[index]!;
         } catch (error) {
             // Let the reads already started settle, so no file descriptor outlives the call.
             await Promise.allSettled(reads.slice(index).filter((pending) => pending !== undefined));
@@ -327,7 +327,9 @@ async function attachChangeTimes(
                 await pause;
             signal?.throwIfAborted();
             try {
-                entry.lastChangedMs = Math.floor(statSync(entry.absolutePath).mtimeMs);
+                const stats = statSync(entry.absolutePath);
+                entry.lastChangedMs = Math.floor(stats.mtimeMs);
+                entry.statSizeBytes = stats.size;
                 ordered.push(entry);
             } catch (error) {
                 skipped.push({displayPath: entry.displayPath, reason: "unreadable", detail: `vanished before it could be read (${error instanceof Error ? error.message : String(error)})`});
