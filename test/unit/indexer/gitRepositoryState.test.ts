@@ -26,6 +26,8 @@ describe("git repository state, started before the wanted paths are known", () =
         const wanted = new Set(["old.ts", "src/middle.ts", "src/edited.ts", "untracked.ts", "renamed-to.ts"]);
         for (const pathspecs of [["."], ["src"], ["src", "old.ts"]]) {
             const started = startGitRepositoryState({topLevel: root, pathspecs, gitCommand: "git"});
+            // As in the indexer: the walk goes on for a while before the wanted paths are known.
+            await new Promise((resolve) => setTimeout(resolve, 100));
             const early = await started.finish(wanted);
             const late = await readGitRepositoryState({topLevel: root, pathspecs, wantedPaths: wanted, gitCommand: "git"});
             assert.deepEqual(early, late, `pathspecs ${pathspecs.join(" ")}`);
