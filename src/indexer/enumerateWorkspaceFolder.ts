@@ -33,6 +33,8 @@ export type WorkspaceFileCandidate = {
     /** Filled in after the walk, from git or the modification time (see compareFilesForPrompt). */
     lastChangedMs: number;
     uncommitted: boolean;
+    /** The size from the modification-time stat, when one was taken (the read then needs no fstat). */
+    statSizeBytes?: number;
 };
 
 export type IgnoreFileRecord = {
@@ -54,6 +56,8 @@ export type EnumerateWorkspaceFolderOptions = {
     ignoreCase: boolean;
     signal: AbortSignal | undefined;
     onFileSeen(): void;
+    /** Called as soon as the walk meets a nested repository, so that its git queries can start while the walk goes on. */
+    onNestedRepository?(repository: RepositoryContext): void;
 };
 
 export type WorkspaceFolderEnumeration = {
@@ -131,6 +135,7 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
             // A nested repository (a submodule or a clone inside the workspace) has its own history.
             repository = {topLevel: directory.absolutePath, repositoryPrefix: "", folderRelativeRoot: directory.relativePath};
             result.nestedRepositories.push(repository);
+            options.onNestedRepository?.(repository);
         }
 
         const sources: IgnoreRuleSource[] = [];
@@ -337,9 +342,12 @@ function rulesBelow(rules: IgnoreRuleStack, relativePath: string): IgnoreRuleSta
     return rules.test(relativePath, true)?.ignored === false ? rules.withoutLevelsExcludingFolder(relativePath) : rules;
 }
 
+// Read once: path.sep through the namespace import is a getter call, and this runs for every entry.
+const pathSeparator = path.sep;
+
 /** path.join for a normalized absolute folder path and one entry name, without re-normalizing (the walk calls it for every entry). */
 function joinAbsolute(folder: string, name: string): string {
-    return folder.endsWith(path.sep) ? folder + name : folder + path.sep + name;
+    return folder.endsWith(pathSeparator) ? folder + name : folder + pathSeparator + name;
 }
 
 function joinRelative(directory: string, name: string): string {

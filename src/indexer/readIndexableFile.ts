@@ -1,6 +1,7 @@
 // Reads one file for the prompt, or says why it cannot be in it: over the size cap (nothing is
 // read), binary (only the first 8 KiB are read), unreadable (the error), a symlink loop.
-import * as fs from "node:fs";
+// Named imports: a namespace import reads each function through a getter, measurable once per call on tens of thousands of files.
+import {closeSync, constants, fstatSync, openSync, readSync} from "node:fs";
 import type {SkipReason} from "./indexTypes";
 import type {IndexerFileSystem} from "./indexerFileSystem";
 import {binarySniffBytes, detectBinaryContent} from "./detectBinaryContent";
@@ -97,22 +98,24 @@ async function readInto(file: {read(buffer: Uint8Array, offset: number, length: 
     return filled;
 }
 
-const openFlags = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
+const openFlags = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /**
  * readIndexableFile for the real file system, in synchronous calls: the same steps and answers,
  * without the promise per call, which on a tree of tens of thousands of small files costs more
- * than the system calls themselves.
+ * than the system calls themselves. `knownSizeBytes` is the size from a stat the caller has just
+ * taken (the indexer's modification-time stat): it spares an fstat per file, and the file is then
+ * taken as it was at that stat (read up to that size, or up to its end if it has shrunk since).
  */
-export function readIndexableFileSync(absolutePath: string, maxFileBytes: number, buffers: ReadBufferPool = createReadBufferPool()): IndexableFileRead {
+export function readIndexableFileSync(absolutePath: string, maxFileBytes: number, buffers: ReadBufferPool = createReadBufferPool(), knownSizeBytes?: number): IndexableFileRead {
     let fd;
     try {
-        fd = fs.openSync(absolutePath, openFlags);
+        fd = openSync(absolutePath, openFlags);
     } catch (error) {
         return unreadable(error);
     }
     try {
-        const sizeBytes = fs.fstatSync(fd).size;
+        const sizeBytes = knownSizeBytes ?? fstatSync(fd).size;
         if (sizeBytes > maxFileBytes)
             return {kind: "skip", reason: "too-large", detail: `${sizeBytes} bytes, over the ${maxFileBytes}-byte cap`};
         const buffer = buffers.take(sizeBytes);
@@ -135,7 +138,7 @@ export function readIndexableFileSync(absolutePath: string, maxFileBytes: number
         return unreadable(error);
     } finally {
         try {
-            fs.closeSync(fd);
+            closeSync(fd);
         } catch {
             // A failing close of a read-only descriptor loses nothing; it must not fail the index.
         }
@@ -145,7 +148,7 @@ export function readIndexableFileSync(absolutePath: string, maxFileBytes: number
 function readIntoSync(fd: number, buffer: Buffer, from: number, to: number): number {
     let filled = from;
     while (filled < to) {
-        const read = fs.readSync(fd, buffer, filled, to - filled, filled);
+        const read = readSync(fd, buffer, filled, to - filled, filled);
         if (read === 0)
             break;
         filled += read;

@@ -5,6 +5,7 @@
 import {escapeMarkup} from "./renderFileSection";
 
 export function renderPromptTail(displayPaths: readonly string[]): string {
-    const sorted = [...displayPaths].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // The default sort compares strings by UTF-16 code units, as `<` does, without a call per comparison.
+    const sorted = [...displayPaths].sort();
     return `<workspace-files count="${sorted.length}">\n${sorted.map((displayPath) => escapeMarkup(displayPath) + "\n").join("")}</workspace-files>\n`;
 }

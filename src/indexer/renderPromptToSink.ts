@@ -1,11 +1,12 @@
 // The indexer's pipeline. Enumerate every folder (listings and ignore files only), ask git once
-// per repository when each file last changed, order the files, then read, hash and render them
+// per repository when each file last changed (started as soon as the repository is known, so that
+// git works while the walk goes on), order the files, then read, hash and render them
 // one at a time in prompt order, handing each section to the caller's sink. Nothing holds more
 // than a few files' contents at once (a short read-ahead), so memory is bounded by the largest
 // file, not by the workspace.
 import * as cryptoModule from "node:crypto";
 import {createHash} from "node:crypto";
-import * as fs from "node:fs";
+import {statSync} from "node:fs";
 import * as path from "node:path";
 import type {IndexedFile, IndexManifest, SkippedFile} from "./indexTypes";
 import type {IndexProgress, IndexWorkspaceOptions} from "./indexWorkspace";
@@ -13,11 +14,13 @@ import {nodeIndexerFileSystem, type IndexerFileSystem} from "./indexerFileSystem
 import {compileFilesExcludeGlob} from "./compileFilesExcludeGlob";
 import {enumerateWorkspaceFolder, type IgnoreFileRecord, type RepositoryContext, type WorkspaceFileCandidate} from "./enumerateWorkspaceFolder";
 import {findGitRepository} from "./findGitRepository";
-import {readGitRepositoryState} from "./readGitRepositoryState";
+import type {GitRepositoryState} from "./readGitRepositoryState";
+import {startGitRepositoryState, type StartedGitRepositoryState} from "./startGitRepositoryState";
 import {compareFilesForPrompt} from "./compareFilesForPrompt";
 import {createReadBufferPool, readIndexableFile, readIndexableFileSync, type IndexableFileRead} from "./readIndexableFile";
 import {promptFormatId, renderFileSection} from "./renderFileSection";
 import {renderPromptTail} from "./renderPromptTail";
+import {decodeFileText} from "./decodeFileText";
 import {guessLanguageId} from "./guessLanguageId";
 import {WorkspaceFolderError} from "./WorkspaceFolderError";
 import {findKnownBinaryExtension} from "./detectBinaryContent";
@@ -54,8 +57,11 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     const candidates: WorkspaceFileCandidate[] = [];
     const skipped: SkippedFile[] = [];
     const ignoreFiles: IgnoreFileRecord[] = [];
-    const repositories = new Map<string, {pathspecs: Set<string>; wanted: Set<string>}>();
+    const repositories = new Map<string, RepositoryEntry>();
 
+    // Each folder's repository is located before any walk, so that each repository's git status
+    // and ls-files start once, with all its folders' pathspecs, and run while the folders are walked.
+    const folderRepositories: Array<RepositoryContext | undefined> = [];
     for (const folder of folders) {
         let repository: RepositoryContext | undefined;
         if (useGit) {
@@ -65,47 +71,91 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
                 repositoryEntry(repositories, location.topLevel).pathspecs.add(location.folderPrefix.replace(/\/$/, "") || ".");
             }
         }
-        const enumeration = await enumerateWorkspaceFolder({
-            folderName: folder.name,
-            folderPath: folder.path,
-            displayPrefix: folder.displayPrefix,
-            repository,
-            fileSystem,
-            filesExclude,
-            extraExcludes: options.extraExcludes ?? [],
-            useDefaultExcludes,
-            ignoreCase,
-            signal,
-            onFileSeen: () => progress.update({filesSeen: 1})
-        });
-        candidates.push(...enumeration.candidates);
-        skipped.push(...enumeration.skipped);
-        ignoreFiles.push(...enumeration.ignoreFiles);
-        for (const nested of enumeration.nestedRepositories)
-            repositoryEntry(repositories, nested.topLevel).pathspecs.add(".");
+        folderRepositories.push(repository);
+    }
+    const startGitQueries = (topLevel: string, entry: RepositoryEntry): void => {
+        entry.started?.cancel();
+        entry.started = startGitRepositoryState({topLevel, pathspecs: [...entry.pathspecs], gitCommand, signal});
+    };
+    for (const [topLevel, entry] of repositories)
+        startGitQueries(topLevel, entry);
+
+    const ordered: WorkspaceFileCandidate[] = [];
+    try {
+        for (const [index, folder] of folders.entries()) {
+            const enumeration = await enumerateWorkspaceFolder({
+                folderName: folder.name,
+                folderPath: folder.path,
+                displayPrefix: folder.displayPrefix,
+                repository: folderRepositories[index],
+                fileSystem,
+                filesExclude,
+                extraExcludes: options.extraExcludes ?? [],
+                useDefaultExcludes,
+                ignoreCase,
+                signal,
+                onFileSeen: () => progress.update({filesSeen: 1}),
+                // A nested repository has its own history: its queries start now, while the walk goes on
+                // (with the whole repository as the pathspec, which covers any folder pathspec of it).
+                onNestedRepository: (nested) => {
+                    const entry = repositoryEntry(repositories, nested.topLevel);
+                    if (!entry.pathspecs.has(".")) {
+                        entry.pathspecs.add(".");
+                        startGitQueries(nested.topLevel, entry);
+                    }
+                }
+            });
+            candidates.push(...enumeration.candidates);
+            skipped.push(...enumeration.skipped);
+            ignoreFiles.push(...enumeration.ignoreFiles);
+        }
+
+        // Files that are dropped by extension are known without opening them; keep them out of git's work.
+        const readableByRepository = new Map<string | undefined, WorkspaceFileCandidate[]>();
+        for (const candidate of candidates) {
+            const extension = findKnownBinaryExtension(candidate.name);
+            if (extension !== undefined) {
+                skipped.push({displayPath: candidate.displayPath, reason: "binary", detail: `binary file type (.${extension})`});
+                continue;
+            }
+            const topLevel = candidate.repository?.topLevel;
+            let group = readableByRepository.get(topLevel);
+            if (group === undefined)
+                readableByRepository.set(topLevel, (group = []));
+            group.push(candidate);
+            if (topLevel !== undefined && candidate.repositoryPath !== undefined)
+                repositoryEntry(repositories, topLevel).wanted.add(candidate.repositoryPath);
+        }
+
+        // Date the files group by group as each repository answers: files outside git first, then
+        // each repository's as soon as its log is in, so that the modification times of some are
+        // read while git still works on others (a nested repository's status can take a second).
+        const states = [...repositories].map(([topLevel, entry]) => settle(entry.started!.finish(entry.wanted).then((state) => ({topLevel, state}))));
+        await attachChangeTimes(readableByRepository.get(undefined) ?? [], undefined, fileSystem, skipped, signal, ordered);
+        const problems = new Map<string, string>();
+        const pending = new Set(states);
+        while (pending.size > 0) {
+            const answered = await Promise.race(pending);
+            pending.delete(answered.settled);
+            if (!answered.ok)
+                throw answered.error;
+            const {topLevel, state} = answered.value;
+            if (state.problem !== undefined)
+                problems.set(topLevel, state.problem);
+            await attachChangeTimes(readableByRepository.get(topLevel) ?? [], state, fileSystem, skipped, signal, ordered);
+        }
+        for (const topLevel of repositories.keys()) {
+            const problem = problems.get(topLevel);
+            if (problem !== undefined)
+                warnings.push(`${topLevel}: ${problem}; ordering by modification time there`);
+        }
+    } catch (error) {
+        // No git process outlives a failed index.
+        for (const entry of repositories.values())
+            entry.started?.cancel();
+        throw error;
     }
 
-    // Files that are dropped by extension are known without opening them; keep them out of git's work.
-    const readable: WorkspaceFileCandidate[] = [];
-    for (const candidate of candidates) {
-        const extension = findKnownBinaryExtension(candidate.name);
-        if (extension !== undefined)
-            skipped.push({displayPath: candidate.displayPath, reason: "binary", detail: `binary file type (.${extension})`});
-        else
-            readable.push(candidate);
-    }
-
-    for (const candidate of readable)
-        if (candidate.repository !== undefined && candidate.repositoryPath !== undefined)
-            repositoryEntry(repositories, candidate.repository.topLevel).wanted.add(candidate.repositoryPath);
-    const gitStates = new Map(await Promise.all([...repositories].map(async ([topLevel, entry]) => {
-        const state = await readGitRepositoryState({topLevel, pathspecs: [...entry.pathspecs], wantedPaths: entry.wanted, gitCommand, signal});
-        if (state.problem !== undefined)
-            warnings.push(`${topLevel}: ${state.problem}; ordering by modification time there`);
-        return [topLevel, state] as const;
-    })));
-
-    const ordered = await attachChangeTimes(readable, gitStates, fileSystem, skipped, signal);
     if (options.order === "path")
         ordered.sort((a, b) => (a.displayPath < b.displayPath ? -1 : a.displayPath > b.displayPath ? 1 : 0));
     else
@@ -133,7 +183,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
             if (pause !== undefined)
                 await pause;
             signal?.throwIfAborted();
-            read = synchronous ? readIndexableFileSync(candidate.absolutePath, maxFileBytes, buffers) : await reads[index]!;
+            read = synchronous ? readIndexableFileSync(candidate.absolutePath, maxFileBytes, buffers, candidate.statSizeBytes) : await reads[index]!;
         } catch (error) {
             // Let the reads already started settle, so no file descriptor outlives the call.
             await Promise.allSettled(reads.slice(index).filter((pending) => pending !== undefined));
@@ -148,7 +198,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const language = guessLanguageId(candidate.name);
         const contentHash = sha256Hex(read.bytes);
         const sizeBytes = read.bytes.length;
-        const section = renderFileSection(candidate.displayPath, language, read.bytes.toString("utf8"));
+        const section = renderFileSection(candidate.displayPath, language, decodeFileText(read.bytes));
         read.release(); // the bytes are hashed and decoded: the buffer can take the next file
         const file: IndexedFile = {
             folderName: candidate.folderName,
@@ -235,26 +285,29 @@ async function resolveFolders(folders: IndexWorkspaceOptions["folders"], fileSys
     return resolved;
 }
 
-function repositoryEntry(repositories: Map<string, {pathspecs: Set<string>; wanted: Set<string>}>, topLevel: string): {pathspecs: Set<string>; wanted: Set<string>} {
+/** One repository's pathspecs (from the folders in it, "." for a nested one), the paths to date, and its running queries. */
+type RepositoryEntry = {pathspecs: Set<string>; wanted: Set<string>; started: StartedGitRepositoryState | undefined};
+
+function repositoryEntry(repositories: Map<string, RepositoryEntry>, topLevel: string): RepositoryEntry {
     let entry = repositories.get(topLevel);
     if (entry === undefined) {
-        entry = {pathspecs: new Set(), wanted: new Set()};
+        entry = {pathspecs: new Set(), wanted: new Set(), started: undefined};
         repositories.set(topLevel, entry);
     }
     return entry;
 }
 
+/** Dates the files of one repository (or those outside git: state undefined) and appends them to `ordered`. */
 async function attachChangeTimes(
     candidates: readonly WorkspaceFileCandidate[],
-    gitStates: ReadonlyMap<string, {lastCommitMsByPath: Map<string, number>; uncommittedPaths: Set<string>; problem: string | undefined}>,
+    state: GitRepositoryState | undefined,
     fileSystem: IndexerFileSystem,
     skipped: SkippedFile[],
-    signal: AbortSignal | undefined
-): Promise<WorkspaceFileCandidate[]> {
-    const ordered: WorkspaceFileCandidate[] = [];
+    signal: AbortSignal | undefined,
+    ordered: WorkspaceFileCandidate[]
+): Promise<void> {
     const needModificationTime: WorkspaceFileCandidate[] = [];
     for (const candidate of candidates) {
-        const state = candidate.repository === undefined ? undefined : gitStates.get(candidate.repository.topLevel);
         const repositoryPath = candidate.repositoryPath ?? "";
         candidate.uncommitted = state !== undefined && state.problem === undefined && state.uncommittedPaths.has(repositoryPath);
         const committedMs = state?.lastCommitMsByPath.get(repositoryPath);
@@ -274,13 +327,15 @@ async function attachChangeTimes(
                 await pause;
             signal?.throwIfAborted();
             try {
-                entry.lastChangedMs = Math.floor(fs.statSync(entry.absolutePath).mtimeMs);
+                const stats = statSync(entry.absolutePath);
+                entry.lastChangedMs = Math.floor(stats.mtimeMs);
+                entry.statSizeBytes = stats.size;
                 ordered.push(entry);
             } catch (error) {
                 skipped.push({displayPath: entry.displayPath, reason: "unreadable", detail: `vanished before it could be read (${error instanceof Error ? error.message : String(error)})`});
             }
         }
-        return ordered;
+        return;
     }
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -299,7 +354,14 @@ async function attachChangeTimes(
         }
     };
     await Promise.all(Array.from({length: Math.min(statConcurrency, needModificationTime.length)}, worker));
-    return ordered;
+}
+
+type Settled<T> = {settled: Promise<Settled<T>>} & ({ok: true; value: T} | {ok: false; error: unknown});
+
+/** A promise that never rejects, carrying itself, so that Promise.race over a set of them says which one settled and none is left unhandled. */
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+    const settled: Promise<Settled<T>> = promise.then((value) => ({settled, ok: true as const, value}), (error: unknown) => ({settled, ok: false as const, error}));
+    return settled;
 }
 
 function createProgressReporter(onProgress: ((progress: IndexProgress) => void) | undefined): {update(delta: Partial<IndexProgress>): void; finish(): void} {

@@ -30,9 +30,15 @@ export function runGitCommand(options: GitRunOptions): Promise<GitRunOutcome> {
                 return;
             let start = 0;
             for (let end = chunk.indexOf(0, start); end !== -1; end = chunk.indexOf(0, start)) {
-                pending.push(chunk.subarray(start, end));
-                const record = Buffer.concat(pending).toString("utf8");
-                pending = [];
+                // Most records lie within one chunk: decode them in place, without a copy.
+                let record: string;
+                if (pending.length === 0)
+                    record = chunk.toString("utf8", start, end);
+                else {
+                    pending.push(chunk.subarray(start, end));
+                    record = Buffer.concat(pending).toString("utf8");
+                    pending = [];
+                }
                 start = end + 1;
                 if (options.onRecord(record) === true) {
                     stoppedEarly = true;

@@ -4,6 +4,8 @@ import * as path from "node:path";
 import {after, describe, it} from "node:test";
 import {indexWorkspace} from "../../../src/indexer/indexWorkspace";
 import {renderPromptToSink, type PromptChunk} from "../../../src/indexer/renderPromptToSink";
+import {renderPromptTail} from "../../../src/indexer/renderPromptTail";
+import {asyncNodeIndexerFileSystem, type IndexerFileSystem} from "../../../src/indexer/indexerFileSystem";
 import {commitAt, createFixtureWorkspace, createTemporaryFolder, git, initGitRepository, removeFixture, writeFixtureFiles} from "./fixtureWorkspace";
 
 const fixtures: string[] = [];
@@ -80,6 +82,128 @@ describe("prompt order", () => {
         assert.equal(logs.length, 2, "one git log per repository (outer, nested), not per folder or file");
     });
 
+    it("starts a nested repository's git status while the walk goes on, with the same answer as before", async () => {
+        const outer = fixture({"a-vendor/x.ts": "x", "a-vendor/y.ts": "y", "b.ts": "b", "z-later/c.ts": "c"});
+        initGitRepository(path.join(outer, "a-vendor"));
+        commitAt(path.join(outer, "a-vendor"), ["y.ts"], "2018-01-01T00:00:00Z");
+        commitAt(path.join(outer, "a-vendor"), ["x.ts"], "2019-01-01T00:00:00Z");
+        writeFixtureFiles(outer, {"a-vendor/x.ts": "x edited"});
+        fs.utimesSync(path.join(outer, "a-vendor", "x.ts"), new Date("2024-01-01"), new Date("2024-01-01"));
+        initGitRepository(outer);
+        fs.writeFileSync(path.join(outer, ".gitignore"), "a-vendor/\n");
+        commitAt(outer, ["b.ts", "z-later/c.ts", ".gitignore"], "2020-01-01T00:00:00Z");
+        fs.writeFileSync(path.join(outer, ".kvdistillignore"), "!a-vendor/\n");
+        fs.utimesSync(path.join(outer, ".kvdistillignore"), new Date("2023-01-01"), new Date("2023-01-01"));
+
+        // The walk lists z-later (after a-vendor) only once the nested repository's git status has
+        // started, or after 5 s: before the change, status ran after the walk, so it waited in vain.
+        const gitCommand = countingGit();
+        const statusCount = (): number => gitCommand.invocations().filter((args) => / status /.test(` ${args} `)).length;
+        let statusSeenDuringWalk: boolean | undefined;
+        const fileSystem: IndexerFileSystem = {
+            ...asyncNodeIndexerFileSystem,
+            readDirectory: async (folder) => {
+                if (path.basename(folder) === "z-later") {
+                    const deadline = Date.now() + 5000;
+                    while (statusCount() < 2 && Date.now() < deadline)
+                        await new Promise((resolve) => setTimeout(resolve, 10));
+                    statusSeenDuringWalk = statusCount() >= 2;
+                }
+                return asyncNodeIndexerFileSystem.readDirectory(folder);
+            }
+        };
+        const early = await indexWorkspace({folders: [{name: "w", path: outer}], gitCommand: gitCommand.command, fileSystem});
+        assert.equal(statusSeenDuringWalk, true, "the nested repository's status (the second status) started before the walk listed z-later");
+        const expected = ["a-vendor/y.ts@2018", ".gitignore@2020", "b.ts@2020", "z-later/c.ts@2020", ".kvdistillignore@2023", "a-vendor/x.ts@2024"];
+        assert.deepEqual(early.manifest.files.map((file) => `${file.displayPath}@${new Date(file.lastChangedMs).getUTCFullYear()}`), expected);
+        assert.deepEqual(early.manifest.files.filter((file) => file.uncommitted).map((file) => file.displayPath), [".kvdistillignore", "a-vendor/x.ts"]);
+        const plain = await indexWorkspace({folders: [{name: "w", path: outer}]});
+        assert.equal(plain.prompt, early.prompt);
+        assert.deepEqual(plain.manifest, early.manifest);
+    });
+
+    it("falls back to modification times in a nested repository whose git queries fail, and says so", async () => {
+        const outer = fixture({"vendor/x.ts": "x", "vendor/y.ts": "y", "a.ts": "a"});
+        initGitRepository(outer);
+        commitAt(outer, ["a.ts"], "2020-01-01T00:00:00Z");
+        // A submodule-style .git file whose repository is gone: every git command there fails.
+        fs.writeFileSync(path.join(outer, "vendor", ".git"), "gitdir: ../no-such-git-dir\n");
+        fs.utimesSync(path.join(outer, "vendor", "x.ts"), new Date("2022-02-02T00:00:00Z"), new Date("2022-02-02T00:00:00Z"));
+        fs.utimesSync(path.join(outer, "vendor", "y.ts"), new Date("2021-01-01T00:00:00Z"), new Date("2021-01-01T00:00:00Z"));
+        const result = await indexWorkspace({folders: [{name: "w", path: outer}]});
+        assert.deepEqual(result.manifest.files.map((file) => [file.displayPath, file.lastChangedMs, file.uncommitted]), [
+            ["a.ts", Date.parse("2020-01-01T00:00:00Z"), false],
+            ["vendor/y.ts", Date.parse("2021-01-01T00:00:00Z"), false],
+            ["vendor/x.ts", Date.parse("2022-02-02T00:00:00Z"), false]
+        ]);
+        const warnings = result.manifest.warnings ?? [];
+        assert.equal(warnings.length, 1, warnings.join("\n"));
+        assert.match(warnings[0]!, /vendor: git (status|log) failed: .*; ordering by modification time there$/);
+    });
+
+    it("restarts a repository's queries with the whole repository when a folder inside it is also met as a nested repository", async () => {
+        const outer = fixture({"project/a.ts": "a", "project/vendor/lib/x.ts": "x", "project/vendor/y.ts": "y"});
+        const vendor = path.join(outer, "project", "vendor");
+        initGitRepository(vendor);
+        commitAt(vendor, ["y.ts"], "2018-01-01T00:00:00Z");
+        commitAt(vendor, ["lib/x.ts"], "2019-01-01T00:00:00Z");
+        initGitRepository(outer);
+        commitAt(outer, ["project/a.ts"], "2020-01-01T00:00:00Z");
+        const gitCommand = countingGit();
+        // The second folder lies inside the nested repository: its queries start with pathspec "lib"
+        // before the walk of the first folder meets the repository and needs all of it.
+        const result = await indexWorkspace({folders: [{name: "project", path: path.join(outer, "project")}, {name: "lib", path: path.join(vendor, "lib")}], gitCommand: gitCommand.command});
+        assert.deepEqual(result.manifest.files.map((file) => `${file.displayPath}@${new Date(file.lastChangedMs).getUTCFullYear()}`),
+            ["project/vendor/y.ts@2018", "lib/x.ts@2019", "project/vendor/lib/x.ts@2019", "project/a.ts@2020"]);
+        assert.deepEqual(result.manifest.warnings ?? [], []);
+        const logs = gitCommand.invocations().filter((args) => / log /.test(` ${args} `));
+        assert.equal(logs.length, 2, `one git log per repository: ${logs.join(" | ")}`);
+        assert.ok(logs.some((args) => [" -- lib .", " -- . lib"].some((tail) => args.endsWith(tail))), `the nested repository's log covers both pathspecs: ${logs.join(" | ")}`);
+    });
+
+    it("leaves no git process running when the index is aborted during the walk", async () => {
+        const outer = fixture({"a-vendor/x.ts": "x", "b.ts": "b", "z-later/c.ts": "c"});
+        initGitRepository(path.join(outer, "a-vendor"));
+        commitAt(path.join(outer, "a-vendor"), ["x.ts"], "2019-01-01T00:00:00Z");
+        initGitRepository(outer);
+        commitAt(outer, ["b.ts", "z-later/c.ts"], "2020-01-01T00:00:00Z");
+        // A git whose status never answers and records its process id.
+        const folder = createTemporaryFolder("kvd-git-");
+        fixtures.push(folder);
+        const pids = path.join(folder, "pids");
+        const slowGit = path.join(folder, "git");
+        fs.writeFileSync(slowGit, `#!/bin/sh\ncase " $* " in *" status "*) echo $$ >> '${pids}'; exec sleep 30;; esac\nexec git "$@"\n`, {mode: 0o755});
+        const controller = new AbortController();
+        const fileSystem: IndexerFileSystem = {
+            ...asyncNodeIndexerFileSystem,
+            readDirectory: async (listed) => {
+                if (path.basename(listed) === "z-later") {
+                    // Both statuses (outer and nested) have started by now: abort in the middle of the walk.
+                    const deadline = Date.now() + 5000;
+                    while ((fs.existsSync(pids) ? fs.readFileSync(pids, "utf8").trim().split("\n").length : 0) < 2 && Date.now() < deadline)
+                        await new Promise((resolve) => setTimeout(resolve, 10));
+                    controller.abort();
+                }
+                return asyncNodeIndexerFileSystem.readDirectory(listed);
+            }
+        };
+        await assert.rejects(indexWorkspace({folders: [{name: "w", path: outer}], gitCommand: slowGit, fileSystem}, controller.signal), {name: "AbortError"});
+        const started = fs.readFileSync(pids, "utf8").trim().split("\n").map(Number);
+        assert.equal(started.length, 2, "the outer and the nested repository's status had started");
+        const isRunning = (pid: number): boolean => {
+            try {
+                process.kill(pid, 0);
+                return true;
+            } catch {
+                return false;
+            }
+        };
+        const deadline = Date.now() + 5000;
+        while (started.some(isRunning) && Date.now() < deadline)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.deepEqual(started.filter(isRunning), [], "every git status was killed");
+    });
+
     it("orders by modification time outside git", async () => {
         const root = fixture({"newest.ts": "n", "oldest.ts": "o", "middle.ts": "m"});
         fs.utimesSync(path.join(root, "oldest.ts"), new Date("2001-01-01"), new Date("2001-01-01"));
@@ -121,6 +245,11 @@ describe("prompt rendering", () => {
         assert.equal(result.prompt.slice(files[1]!.charStart, files[1]!.charEnd), "<file path=\"empty.txt\" language=\"plaintext\">\n</file>\n");
         assert.equal(result.prompt.slice(tailStart), "<workspace-files count=\"3\">\nREADME.md\nempty.txt\nsrc/a.ts\n</workspace-files>\n");
         assert.equal(result.manifest.promptFormat, "kv-distill-prompt/1");
+    });
+
+    it("lists the tail's paths in UTF-16 code-unit order, escaped", () => {
+        const tail = renderPromptTail(["b", "\uffff", "\u{1f600}", "B", "a/b", "\u00e9", "a-b", "q\"<x>"]);
+        assert.equal(tail, "<workspace-files count=\"8\">\nB\na-b\na/b\nb\nq&#34;&#60;x&#62;\n\u00e9\n\u{1f600}\n\uffff\n</workspace-files>\n");
     });
 
     it("keeps the prompt's prefix unchanged when a file is added (the file list is in the tail)", async () => {

@@ -57,6 +57,29 @@ describe("readIndexableFileSync", () => {
         assert.equal(describeRead(readIndexableFileSync(path.join(root, "cut-at-sniff.txt"), 1024 * 1024)), `text ${cutAtSniff.length} ${createHash("sha256").update(cutAtSniff).digest("hex")}`);
     });
 
+    it("with the size from the caller's stat, answers as with its own fstat, and takes the file as it was at that stat", () => {
+        const root = createFixtureWorkspace(files);
+        fixtures.push(root);
+        for (const name of Object.keys(files)) {
+            const absolutePath = path.join(root, name);
+            const known = describeRead(readIndexableFileSync(absolutePath, 1024 * 1024, undefined, fs.statSync(absolutePath).size));
+            assert.equal(known, describeRead(readIndexableFileSync(absolutePath, 1024 * 1024)), name);
+        }
+        const growing = path.join(root, "growing.txt");
+        fs.writeFileSync(growing, "first line\n");
+        const sizeAtStat = fs.statSync(growing).size;
+        fs.appendFileSync(growing, "appended after the stat\n");
+        const grown = readIndexableFileSync(growing, 1024 * 1024, undefined, sizeAtStat);
+        assert.ok(grown.kind === "text" && grown.bytes.toString("utf8") === "first line\n");
+        const shrinking = path.join(root, "shrinking.txt");
+        fs.writeFileSync(shrinking, "a longer first version\n");
+        const sizeBeforeShrinking = fs.statSync(shrinking).size;
+        fs.writeFileSync(shrinking, "short\n");
+        const shrunk = readIndexableFileSync(shrinking, 1024 * 1024, undefined, sizeBeforeShrinking);
+        assert.ok(shrunk.kind === "text" && shrunk.bytes.toString("utf8") === "short\n");
+        assert.match(describeRead(readIndexableFileSync(path.join(root, "small.txt"), 1024 * 1024, undefined, 2_000_000)), /^skip too-large: 2000000 bytes/);
+    });
+
     it("never hands out a pooled buffer shorter than the file, after a larger one was given back", () => {
         const pool = createReadBufferPool();
         const big = pool.take(300_000);
