@@ -65,18 +65,17 @@ describe("readIndexableFileSync", () => {
             const known = describeRead(readIndexableFileSync(absolutePath, 1024 * 1024, undefined, fs.statSync(absolutePath).size));
             assert.equal(known, describeRead(readIndexableFileSync(absolutePath, 1024 * 1024)), name);
         }
-        const growing = path.join(root, "growing.txt");
-        fs.writeFileSync(growing, "first line\n");
-        const sizeAtStat = fs.statSync(growing).size;
-        fs.appendFileSync(growing, "appended after the stat\n");
-        const grown = readIndexableFileSync(growing, 1024 * 1024, undefined, sizeAtStat);
-        assert.ok(grown.kind === "text" && grown.bytes.toString("utf8") === "first line\n");
-        const shrinking = path.join(root, "shrinking.txt");
-        fs.writeFileSync(shrinking, "a longer first version\n");
-        const sizeBeforeShrinking = fs.statSync(shrinking).size;
-        fs.writeFileSync(shrinking, "short\n");
-        const shrunk = readIndexableFileSync(shrinking, 1024 * 1024, undefined, sizeBeforeShrinking);
-        assert.ok(shrunk.kind === "text" && shrunk.bytes.toString("utf8") === "short\n");
+        // the file changes between the caller's stat and the read
+        const readAfterChange = (name: string, atStat: string, atRead: string): string => {
+            const filePath = path.join(root, name);
+            fs.writeFileSync(filePath, atStat);
+            const sizeAtStat = fs.statSync(filePath).size;
+            fs.writeFileSync(filePath, atRead);
+            const read = readIndexableFileSync(filePath, 1024 * 1024, undefined, sizeAtStat);
+            return read.kind === "text" ? read.bytes.toString("utf8") : read.kind;
+        };
+        assert.equal(readAfterChange("growing.txt", "first line\n", "first line\nappended after the stat\n"), "first line\n");
+        assert.equal(readAfterChange("shrinking.txt", "a longer first version\n", "short\n"), "short\n");
         assert.match(describeRead(readIndexableFileSync(path.join(root, "small.txt"), 1024 * 1024, undefined, 2_000_000)), /^skip too-large: 2000000 bytes/);
     });
 
