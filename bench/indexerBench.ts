@@ -15,6 +15,7 @@ import * as path from "node:path";
 import {indexWorkspace} from "../src/indexer/indexWorkspace";
 import {diffManifests} from "../src/indexer/diffManifests";
 import type {IndexManifest} from "../src/indexer/indexTypes";
+import {median} from "./median";
 
 type Arguments = {root: string; runs: number; sessions: number; replayRepository: string | undefined; replayCommits: number; replaySparseExcludes: string[]; skipThroughput: boolean; skipHistory: boolean};
 
@@ -86,12 +87,6 @@ function runBaseline(root: string, listFile: string): Timed {
 function runHashBaseline(root: string, listFile: string): Timed {
     // The same walk, then sha256sum instead of cat: what hashing alone costs, for reference.
     return timedSpawn("sh", ["-c", "find \"$1\" -type f > /dev/null && xargs -0 sha256sum < \"$2\" > /dev/null", "hash-baseline", root, listFile]);
-}
-
-function median(values: readonly number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function measureThroughput(args: Arguments): void {

@@ -13,9 +13,11 @@ import path from "node:path";
 import type * as NodeLlamaCpp from "node-llama-cpp";
 import {compactContextSequence, loadPatchedLlama, setContextScoringAdapter, takeContextSequenceScores} from "../src/engine/llamaBinding";
 import type {PatchedLlamaGpu} from "../src/engine/llamaBinding";
-import {createSeededRandom} from "../src/common/seededRandom";
 import {ensureFixtureModel, speedFixtureShapes} from "../test/fixtures/fixtureModel";
+import {flagValuePairs} from "../test/fixtures/flagValuePairs";
+import {randomPromptTokens} from "../test/fixtures/randomPromptTokens";
 import {writeScoringAdapterFixture} from "../test/fixtures/scoringAdapterFixture";
+import {median} from "./median";
 
 const shapes = speedFixtureShapes;
 
@@ -35,11 +37,7 @@ type NativeBenchOptions = {
 
 function parseOptions(args: readonly string[]): NativeBenchOptions {
     const options: NativeBenchOptions = {shape: "tiny", gpu: false, tokens: 2048, batch: 512, runs: 5, compactTokens: 8192, keepEvery: 10, flashAttention: false};
-    for (let index = 0; index < args.length; index += 2) {
-        const flag = args[index]!;
-        const value = args[index + 1];
-        if (value === undefined)
-            throw new Error(`${flag} needs a value`);
+    for (const [flag, value] of flagValuePairs(args)) {
         switch (flag) {
             case "--model": options.modelPath = path.resolve(value); break;
             case "--shape": options.shape = value; break;
@@ -61,14 +59,7 @@ function parseOptions(args: readonly string[]): NativeBenchOptions {
 }
 
 function randomTokens(count: number, vocabularySize: number): NodeLlamaCpp.Token[] {
-    const random = createSeededRandom(4242);
-    return Array.from({length: count}, () => (100 + Math.floor(random.nextUniform() * (vocabularySize - 400))) as NodeLlamaCpp.Token);
-}
-
-function median(values: readonly number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+    return randomPromptTokens(count, vocabularySize, 4242) as NodeLlamaCpp.Token[];
 }
 
 async function clearSequence(sequence: NodeLlamaCpp.LlamaContextSequence): Promise<void> {

@@ -12,8 +12,9 @@ import path from "node:path";
 import {promisify} from "node:util";
 import {LlamaRuntime} from "../src/engine/llamaBinding";
 import type {ContextSequence, GpuChoice, LoadedModel} from "../src/engine/llamaBinding";
-import {createSeededRandom} from "../src/common/seededRandom";
 import {ensureFixtureModel, speedFixtureShapes} from "../test/fixtures/fixtureModel";
+import {flagValuePairs} from "../test/fixtures/flagValuePairs";
+import {randomPromptTokens} from "../test/fixtures/randomPromptTokens";
 import {findRepositoryRoot} from "../test/fixtures/repositoryPaths";
 
 const execFileAsync = promisify(execFile);
@@ -38,11 +39,7 @@ type Row = {what: string; batch: number; ubatch: number; tokensPerSecond: number
 
 function parseOptions(args: readonly string[]): BenchOptions {
     const options: BenchOptions = {shape: "tiny", tokens: 2048, batchSizes: [512], gpu: false, flashAttention: false, reps: 3, llamaBench: "auto", surprisal: true};
-    for (let index = 0; index < args.length; index += 2) {
-        const flag = args[index]!;
-        const value = args[index + 1];
-        if (value === undefined)
-            throw new Error(`${flag} needs a value`);
+    for (const [flag, value] of flagValuePairs(args)) {
         switch (flag) {
             case "--model": options.modelPath = path.resolve(value); break;
             case "--shape": options.shape = value; break;
@@ -61,12 +58,6 @@ function parseOptions(args: readonly string[]): BenchOptions {
     if (shapes[options.shape] === undefined)
         throw new Error(`unknown --shape ${options.shape} (${Object.keys(shapes).join(", ")})`);
     return options;
-}
-
-function randomTokens(count: number, vocabularySize: number): number[] {
-    const random = createSeededRandom(12345);
-    // Stay clear of the special tokens at the ends of the vocabulary.
-    return Array.from({length: count}, () => 100 + Math.floor(random.nextUniform() * (vocabularySize - 400)));
 }
 
 async function timeRuns(reps: number, prepare: () => Promise<void>, run: () => Promise<void>): Promise<number> {
@@ -142,7 +133,7 @@ export async function runPrefillBenchmark(args: readonly string[]): Promise<void
     const build = runtime.build;
     try {
         const model = await runtime.loadModel(modelPath);
-        const tokens = randomTokens(options.tokens, model.summary.vocabularySize);
+        const tokens = randomPromptTokens(options.tokens, model.summary.vocabularySize, 12345);
         for (const batch of options.batchSizes)
             rows.push(...await benchEngine(model, options, batch, tokens));
         await model.dispose();

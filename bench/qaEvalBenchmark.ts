@@ -11,6 +11,7 @@ import {cp, mkdtemp, readFile, rm, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import path from "node:path";
 import {promisify} from "node:util";
+import {flagValuePairs} from "../test/fixtures/flagValuePairs";
 import {findRepositoryRoot} from "../test/fixtures/repositoryPaths";
 
 const execFileAsync = promisify(execFile);
@@ -23,11 +24,7 @@ type QuestionResult = Question & {set: string; answer: string; correct: boolean;
 
 function parseOptions(args: readonly string[]): QaEvalOptions {
     const options: Partial<QaEvalOptions> = {sets: ["2k", "8k", "16k"], keep: 1, scorer: "surprisal", workspaces: 3, threads: 2};
-    for (let index = 0; index < args.length; index += 2) {
-        const flag = args[index]!;
-        const value = args[index + 1];
-        if (value === undefined)
-            throw new Error(`${flag} needs a value`);
+    for (const [flag, value] of flagValuePairs(args)) {
         switch (flag) {
             case "--model": options.modelPath = path.resolve(value); break;
             case "--sets": options.sets = value.split(","); break;
