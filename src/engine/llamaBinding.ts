@@ -216,16 +216,23 @@ export async function loadPatchedLlama(gpu: PatchedLlamaGpu = false, logging: Ll
  */
 export async function loadPatchedLlamaOrFallback(gpu: PatchedLlamaGpu = false, logging: LlamaLogging = {}): Promise<PatchedLlamaLoad> {
     try {
-        const llama = await loadPatchedLlama(gpu, logging);
-        return {llama, patched: true, reason: `patched local build (gpu: ${String(llama.gpu)}, llama.cpp ${llama.llamaCppRelease.release})`};
+        return patchedLlamaLoad(await loadPatchedLlama(gpu, logging));
     } catch (error) {
         if (!(error instanceof PatchedBuildError))
             throw error;
-        const binding = await loadNodeLlamaCpp();
-        const llama = await binding.getLlama({gpu: false, build: "never", progressLogs: false, ...llamaLoggingOptions(binding, logging)});
-        const patched = isPatchedLlama(llama);
-        return {llama, patched, reason: `${error.message}; running degraded on the ${llama.buildType} CPU binary`};
+        const llama = await loadFallbackCpuLlama(logging);
+        return {llama, patched: isPatchedLlama(llama), reason: `${error.message}; running degraded on the ${llama.buildType} CPU binary`};
     }
+}
+
+function patchedLlamaLoad(llama: NodeLlamaCpp.Llama): PatchedLlamaLoad {
+    return {llama, patched: true, reason: `patched local build (gpu: ${String(llama.gpu)}, llama.cpp ${llama.llamaCppRelease.release})`};
+}
+
+/** node-llama-cpp's own choice of CPU binary, never building one: the fallback when no patched build loads. */
+async function loadFallbackCpuLlama(logging: LlamaLogging): Promise<NodeLlamaCpp.Llama> {
+    const binding = await loadNodeLlamaCpp();
+    return binding.getLlama({gpu: false, build: "never", progressLogs: false, ...llamaLoggingOptions(binding, logging)});
 }
 
 /**
@@ -238,16 +245,14 @@ export async function loadLlamaForGpuChoice(gpu: PatchedLlamaGpu | "auto", loggi
     const failures: string[] = [];
     for (const candidate of ["cuda", "vulkan", false] as const) {
         try {
-            const llama = await loadPatchedLlama(candidate, logging);
-            return {llama, patched: true, reason: `patched local build (gpu: ${String(llama.gpu)}, llama.cpp ${llama.llamaCppRelease.release})`};
+            return patchedLlamaLoad(await loadPatchedLlama(candidate, logging));
         } catch (error) {
             if (!(error instanceof PatchedBuildError))
                 throw error;
             failures.push(`${candidate === false ? "cpu" : candidate}: ${error.message}`);
         }
     }
-    const binding = await loadNodeLlamaCpp();
-    const llama = await binding.getLlama({gpu: false, build: "never", progressLogs: false, ...llamaLoggingOptions(binding, logging)});
+    const llama = await loadFallbackCpuLlama(logging);
     return {llama, patched: isPatchedLlama(llama), reason: `no patched build loads (${failures.join("; ")}); running on the ${llama.buildType} CPU binary`};
 }
 
