@@ -5,7 +5,7 @@
 # The carried folder holds kvtrain/ and llama/{gguf-py,models/ggml-vocab-deepseek-coder.gguf}
 # (native/train/prepare_carry.sh makes it). Results go to $OUT: <model>.gguf, <model>-summary.json,
 # <model>-loss.png, <model>-log.txt. With two GPUs the models train side by side, one per GPU;
-# with one they share it.
+# with one they share it. small alone on several GPUs trains data-parallel, one process per GPU.
 set -o pipefail
 CARRY=$(cd "$1" && pwd); TINY_STEPS=$2; TINY_MINUTES=$3; SMALL_STEPS=$4; SMALL_MINUTES=$5; EVAL_WORKSPACES=${6:-8}
 shift $(( $# < 6 ? $# : 6 )); EXTRA=("$@") # passed to both trainings, e.g. --path-family-weight 1
@@ -20,15 +20,21 @@ else SMALL_GPU=0; TINY_WORKERS=$((CORES / 2 - 1)); SMALL_WORKERS=$((CORES / 2 - 
 # One model alone gets all the data workers (tiny is bound by data generation, not by the GPU).
 if [ "$SMALL_STEPS" -le 0 ]; then TINY_WORKERS=$((CORES - 2)); fi
 if [ "$TINY_STEPS" -le 0 ]; then SMALL_WORKERS=$((CORES - 2)); fi
+SMALL_LAUNCH=(-m kvtrain.train)
+if [ "$TINY_STEPS" -le 0 ] && [ "$GPUS" -ge 2 ]; then
+    SMALL_GPU=$(seq -s, 0 $((GPUS - 1))); SMALL_WORKERS=$((CORES / GPUS - 2))
+    SMALL_LAUNCH=(-m torch.distributed.run --standalone --nproc_per_node "$GPUS" -m kvtrain.train)
+fi
 cd "$CARRY"
-run_model() { # name steps minutes gpu workers [more arguments]
+run_model() { # name steps minutes gpu(s) workers launcher... -- [more arguments]
     local name=$1 steps=$2 minutes=$3 gpu=$4 workers=$5; shift 5
-    CUDA_VISIBLE_DEVICES=$gpu "$PY" -m kvtrain.train --model "$name" --steps "$steps" --max-minutes "$minutes" \
+    local launch=(); while [ "$1" != "--" ]; do launch+=("$1"); shift; done; shift
+    CUDA_VISIBLE_DEVICES=$gpu "$PY" "${launch[@]}" --model "$name" --steps "$steps" --max-minutes "$minutes" \
         --workers "$workers" --fast "$@" \
         --eval-workspaces "$EVAL_WORKSPACES" --out "$OUT" "${EXTRA[@]}" 2>&1 | tee -a "$OUT/$name-stderr.txt"; true
 }
-if [ "$TINY_STEPS" -gt 0 ]; then run_model tiny "$TINY_STEPS" "$TINY_MINUTES" 0 "$TINY_WORKERS" --eval-float & fi
-if [ "$SMALL_STEPS" -gt 0 ]; then run_model small "$SMALL_STEPS" "$SMALL_MINUTES" "$SMALL_GPU" "$SMALL_WORKERS" & fi
+if [ "$TINY_STEPS" -gt 0 ]; then run_model tiny "$TINY_STEPS" "$TINY_MINUTES" 0 "$TINY_WORKERS" -m kvtrain.train -- --eval-float & fi
+if [ "$SMALL_STEPS" -gt 0 ]; then run_model small "$SMALL_STEPS" "$SMALL_MINUTES" "$SMALL_GPU" "$SMALL_WORKERS" "${SMALL_LAUNCH[@]}" -- & fi
 wait
 # Error output (tracebacks) is kept only when there is some, so the results stay within 8 files.
 for f in "$OUT"/*-stderr.txt; do grep -v '^\[' "$f" > "$f.tmp"; if [ -s "$f.tmp" ]; then mv "$f.tmp" "$f"; else rm -f "$f" "$f.tmp"; fi; done

@@ -1,7 +1,7 @@
 // The Python training pipeline (native/train) against llama.cpp: a few training steps on CPU, the
 // GGUF export, tokenization parity and logit parity, and the committed reference models' answers.
 import {strict as assert} from "node:assert";
-import {execFileSync, spawnSync} from "node:child_process";
+import {execFileSync, spawn, spawnSync} from "node:child_process";
 import {existsSync, mkdtempSync, readFileSync, rmSync} from "node:fs";
 import {tmpdir} from "node:os";
 import path from "node:path";
@@ -193,6 +193,31 @@ describe("training pipeline against llama.cpp", () => {
         } finally {
             await model.dispose();
         }
+    });
+
+    it("trains data-parallel in two processes with a short-sequence curriculum, both stopping at the same step", async () => {
+        const outFolder = path.join(workFolder, "parallel");
+        const port = String(29_500 + Math.floor(Math.random() * 400));
+        const trainingArguments = ["-m", "kvtrain.train", "--model", "ci", "--steps", "4", "--device", "cpu", "--seq-len", "768",
+            "--short-seq-len", "256", "--short-share", "0.5", "--log-every", "1", "--eval-sizes", "", "--workers", "0", "--out", outFolder];
+        const processes = [0, 1].map((rank) => new Promise<{status: number | null; output: string}>((resolve) => {
+            const child = spawn(python, trainingArguments, {cwd: trainFolder, env: {...process.env, MASTER_ADDR: "127.0.0.1",
+                MASTER_PORT: port, WORLD_SIZE: "2", RANK: String(rank), LOCAL_RANK: String(rank)}});
+            let output = "";
+            child.stdout.on("data", (chunk: Buffer) => { output += chunk.toString(); });
+            child.stderr.on("data", (chunk: Buffer) => { output += chunk.toString(); });
+            const timer = setTimeout(() => child.kill(), 5 * 60_000);
+            child.on("close", (status) => { clearTimeout(timer); resolve({status, output}); });
+        }));
+        const [first, second] = await Promise.all(processes);
+        assert.equal(first?.status, 0, first?.output);
+        assert.equal(second?.status, 0, second?.output);
+        const summary = JSON.parse(readFileSync(path.join(outFolder, "ci-summary.json"), "utf8")) as
+            {steps: number; processes: number; batch: number; tokens: number};
+        assert.deepEqual([summary.steps, summary.processes, summary.batch], [4, 2, 4]);
+        // Two processes x (2 steps of 2 x 3 sequences of 256 + 1 tokens, then 2 steps of 2 x (768 + 1)).
+        assert.equal(summary.tokens, 2 * (2 * 2 * 3 * 257 + 2 * 2 * 769));
+        assert.match(first?.output ?? "", /curriculum switches to 768-token sequences/);
     });
 
     it("tokenizes exactly as llama.cpp", async () => {

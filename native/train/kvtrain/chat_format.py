@@ -95,9 +95,10 @@ LOSS_CONTEXT = 1  # workspace text
 LOSS_ANSWER = 2   # the assistant's answer and its <|im_end|>
 
 
-def encode_chat(tokenizer, system_blocks, turns, with_bos=True):
+def encode_chat(tokenizer, system_blocks, turns, with_bos=True, turn_ends=None):
     """Token ids and per-token loss classes of a chat; equals tokenizer.encode(render_chat_text(...),
-    parse_special=True, add_bos=True), because every piece is cut at a newline or a special token."""
+    parse_special=True, add_bos=True), because every piece is cut at a newline or a special token.
+    turn_ends (a list) receives the length of the chat after each complete question-answer turn."""
     ids, classes = [], []
 
     def add_text(text, loss_class):
@@ -129,4 +130,6 @@ def encode_chat(tokenizer, system_blocks, turns, with_bos=True):
         add_text(answer, LOSS_ANSWER)
         add_token(tokenizer.im_end_id, LOSS_ANSWER)
         add_text("\n", LOSS_NONE)
+        if turn_ends is not None:
+            turn_ends.append(len(ids))
     return ids, classes

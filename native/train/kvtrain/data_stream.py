@@ -28,10 +28,38 @@ PREAMBLES = [DEFAULT_PREAMBLE, DEFAULT_PREAMBLE, "", "The user's workspace:\n\n"
              "You are a coding assistant. Answer questions about these workspace files.\n\n"]
 
 
+class DataLayout:
+    """How training chats are rendered and asked: shares of chats with a blank line between files and
+    with the engine's file list at the end, and whether a chat names each file's path in at most one
+    answer."""
+
+    def __init__(self, preambles, blank_line_share, file_list_share, one_path_answer_per_file):
+        self.preambles = preambles
+        self.blank_line_share = blank_line_share
+        self.file_list_share = file_list_share
+        self.one_path_answer_per_file = one_path_answer_per_file
+
+
+DATA_LAYOUTS = {
+    # Mostly the engine's own layout (its preamble, no blank line between files, the file list at the end).
+    "engine": DataLayout(PREAMBLES, 0.3, 0.75, True),
+    # The layout session 1's small was trained on (models/small.md): blank lines, no file list.
+    "first": DataLayout(["You answer questions about the workspace below. Its files follow.\n\n", "",
+                         "The user's workspace:\n\n",
+                         "You are a coding assistant. Answer questions about these workspace files.\n\n"],
+                        0.7, 0.0, False),
+}
+
+# Tokens kept free after the largest workspaces for their questions; questions that do not fit are
+# dropped (whole turns), so the largest training workspaces reach the 16k evaluation set's size.
+QUESTION_ROOM = 1100
+
+
 class StreamSettings:
     def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
-                 path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT):
+                 path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout="engine"):
         self.seq_len = seq_len
+        self.layout = layout  # a DATA_LAYOUTS key
         self.path_family_weight = path_family_weight  # how often the two-hop (path answer) families are asked
         self.code_share = code_share            # sequences of plain code text
         self.real_file_share = real_file_share  # share of workspace files taken from the code corpus
@@ -51,22 +79,30 @@ def _workspace_target(rng, room):
 
 
 def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False,
-               path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT):
+               path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], max_tokens=None):
+    """Token ids and loss classes of one chat about a generated workspace; with max_tokens, the last
+    question turns are left out so the chat fits (None when not even one turn fits)."""
     def count(path, content):
         return len(tokenizer.encode(render_file_block(path, content)))
     real_files = corpus.workspace_file if (corpus is not None and len(corpus) > 0) else None
     workspace = generate_workspace(rng, split, target_tokens, count, real_files, real_file_share if real_files else 0.0)
     question_count = max(3, min(48, target_tokens // 250))
     questions = pick_questions(rng, workspace, question_count, family_weights=training_family_weights(path_family_weight),
-                               one_path_answer_per_file=True)
+                               one_path_answer_per_file=layout.one_path_answer_per_file)
     if product_style:
         style = RenderStyle()
     else:
-        # Mostly the product's own layout (no blank line between files, the file list at the end).
-        style = RenderStyle(preamble=rng.choice(PREAMBLES), blank_line_between_files=rng.random() < 0.3,
-                            file_list_tail=rng.random() < 0.75)
+        style = RenderStyle(preamble=rng.choice(layout.preambles), blank_line_between_files=rng.random() < layout.blank_line_share,
+                            file_list_tail=rng.random() < layout.file_list_share)
     blocks = render_workspace_blocks(workspace.files, style)
-    return encode_chat(tokenizer, blocks, [(question, answer) for _fact, question, answer in questions])
+    turn_ends = []
+    ids, classes = encode_chat(tokenizer, blocks, [(question, answer) for _fact, question, answer in questions], turn_ends=turn_ends)
+    if max_tokens is None or len(ids) <= max_tokens:
+        return ids, classes
+    fitting = [end for end in turn_ends if end <= max_tokens]
+    if not fitting:
+        return None
+    return ids[:fitting[-1]], classes[:fitting[-1]]
 
 
 def build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes):
@@ -87,17 +123,17 @@ def build_sequence(rng, tokenizer, corpus, settings):
         build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes)
     else:
         failures = 0
+        layout = DATA_LAYOUTS[settings.layout]
         while seq_len - len(ids) >= settings.min_workspace + 400 and failures < 3:
             room = seq_len - len(ids)
-            # Room for the questions (about 18% of the workspace) and the last file's overshoot.
-            target = _workspace_target(rng, int((room - 400) / 1.3))
-            chat_ids, chat_classes = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share,
-                                                 path_family_weight=settings.path_family_weight)
-            if len(chat_ids) > room:
+            target = _workspace_target(rng, room - 400 - min(QUESTION_ROOM, int((room - 400) * 0.23)))
+            chat = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share,
+                              path_family_weight=settings.path_family_weight, layout=layout, max_tokens=room)
+            if chat is None:
                 failures += 1
                 continue
-            ids.extend(chat_ids)
-            classes.extend(chat_classes)
+            ids.extend(chat[0])
+            classes.extend(chat[1])
         if len(ids) < seq_len:
             build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes)
     ids = (ids + [tokenizer.bos_id] * seq_len)[:seq_len]

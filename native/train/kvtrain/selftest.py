@@ -81,6 +81,22 @@ def run_checks():
     path_answers = [fact["path"] for fact, _question, _answer in picked if fact["family"] in PATH_ANSWER_FAMILIES]
     check(len(path_answers) == len(set(path_answers)) and len(picked) >= 24,
           "a training chat names each file's path in at most one answer (%d questions)" % len(picked))
+    turn_ends = []
+    ids, classes = encode_chat(tokenizer, blocks, turns, turn_ends=turn_ends)
+    shorter, _classes = encode_chat(tokenizer, blocks, turns[:2])
+    check(len(turn_ends) == len(turns) and turn_ends[-1] == len(ids) and ids[:turn_ends[1]] == shorter,
+          "a chat cut at its second turn end equals the chat of its first two turns")
+    from .data_stream import DATA_LAYOUTS, build_chat
+
+    def chat_about_one_workspace(max_tokens):
+        return build_chat(random.Random("selftest/cut"), tokenizer, "train", 1500, None, 0.0, product_style=True,
+                          layout=DATA_LAYOUTS["engine"], max_tokens=max_tokens)
+    whole_chat, _classes = chat_about_one_workspace(None)
+    room = len(whole_chat) - 30
+    cut = chat_about_one_workspace(room)
+    check(cut is not None and 0 < len(cut[0]) <= room and whole_chat[:len(cut[0])] == cut[0]
+          and cut[0][-2] == tokenizer.im_end_id and chat_about_one_workspace(200) is None,
+          "a training chat longer than its room keeps only whole question turns (or is dropped)")
     return failures
 
 

@@ -4,6 +4,10 @@
 
 Everything runs on one plain path (torch 1.13 on CPU in CI, torch 2.x on the GPU); --fast turns on
 torch-2-only speedups (fused attention, bf16 autocast, fused AdamW) where they exist.
+
+On several GPUs (started by torch.distributed.run, which sets WORLD_SIZE), every process trains the
+same model on its own data stream and the gradients are averaged after each step; rank 0 logs,
+exports and evaluates.
 """
 import argparse
 import json
@@ -19,7 +23,7 @@ import torch.nn.functional as F
 
 from .chat_format import LOSS_ANSWER, LOSS_CONTEXT
 from .code_corpus import DEFAULT_CODE_ROOTS, CodeCorpus
-from .data_stream import DEFAULT_PATH_FAMILY_WEIGHT, SequenceStream, StreamSettings
+from .data_stream import DATA_LAYOUTS, DEFAULT_PATH_FAMILY_WEIGHT, SequenceStream, StreamSettings
 from .evaluate import evaluate_set, generate_eval_set
 from .gguf_io import QUANT_PLANS, export_gguf, load_gguf
 from .model import CONFIGS, LlamaModel, ModelConfig
@@ -59,6 +63,12 @@ def parse_arguments(argv):
                         help="also evaluate the unquantized model on the first evaluation set")
     parser.add_argument("--path-family-weight", type=float, default=DEFAULT_PATH_FAMILY_WEIGHT,
                         help="how often the two-hop families (answers that are paths or enclosing functions) are asked, relative to the others")
+    parser.add_argument("--data-layout", choices=sorted(DATA_LAYOUTS), default="engine",
+                        help="how chats are rendered and asked (data_stream.DATA_LAYOUTS)")
+    parser.add_argument("--short-seq-len", type=int, default=0,
+                        help="curriculum: train on sequences of this length first (the batch grows to keep the tokens per step); 0: off")
+    parser.add_argument("--short-share", type=float, default=0.3,
+                        help="share of the training (by steps or by --max-minutes, whichever is further) on the short sequences")
     parser.add_argument("--log-every", type=int, default=25)
     arguments = parser.parse_args(argv)
     for key, value in DEFAULTS[arguments.model].items():
@@ -116,6 +126,39 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
     return loss, stats
 
 
+def start_distributed(requested_device):
+    """(world size, rank, device): one process per GPU under torch.distributed.run, else (1, 0, requested)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 1, 0, torch.device(requested_device)
+    import torch.distributed as dist
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.device(requested_device).type != "cuda":
+        dist.init_process_group("gloo")  # CPU processes (a check of this path without GPUs)
+        return world, dist.get_rank(), torch.device("cpu")
+    torch.cuda.set_device(local_rank)
+    dist.init_process_group("nccl")
+    return world, dist.get_rank(), torch.device("cuda", local_rank)
+
+
+def average_gradients(parameters, time_progress, world, device):
+    """Averages the gradients over the processes (one flat all-reduce) and the share of the time cap
+    used, so every process takes the same learning rate and stops at the same step."""
+    if world <= 1:
+        return time_progress
+    import torch.distributed as dist
+    gradients = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+    flat = torch.cat([g.reshape(-1).float() for g in gradients] + [torch.tensor([time_progress], device=device)])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for parameter, gradient in zip(parameters, gradients):
+        count = gradient.numel()
+        parameter.grad = flat[offset:offset + count].view_as(gradient).to(gradient.dtype)
+        offset += count
+    return float(flat[-1])
+
+
 def plot_losses(history, path, title):
     try:
         import matplotlib
@@ -153,16 +196,26 @@ def main(argv=None):
         log_file.flush()
 
     started = time.time()
+    world, rank, device = start_distributed(arguments.device)
+    if rank != 0:
+        log_file.close()
+        log_file = open(os.devnull, "w")
+        log = lambda message: None  # noqa: E731 (rank 0 reports for all)
     random.seed(arguments.seed)
     torch.manual_seed(arguments.seed)
-    device = torch.device(arguments.device)
     tokenizer = shared_tokenizer()
     config = ModelConfig.named(arguments.model, tokenizer.vocab_size)
     seq_len = arguments.seq_len or config.n_ctx
     corpus = CodeCorpus([root for root in arguments.code_roots.split(",") if root], tokenizer, arguments.code_file_limit)
     log("torch %s, device %s, %d code files, tokenizer ready" % (torch.__version__, device, len(corpus)))
-    settings = StreamSettings(seq_len=seq_len + 1, seed=arguments.seed, path_family_weight=arguments.path_family_weight)
-    stream = SequenceStream(tokenizer, corpus, settings, arguments.workers)
+    def open_stream(length):
+        settings = StreamSettings(seq_len=length + 1, seed=arguments.seed + 1000 * rank,
+                                  path_family_weight=arguments.path_family_weight, layout=arguments.data_layout)
+        return SequenceStream(tokenizer, corpus, settings, arguments.workers)
+    short_phase = 0 < arguments.short_seq_len < seq_len
+    stream = open_stream(arguments.short_seq_len if short_phase else seq_len)
+    if world > 1:
+        log("%d processes, one per GPU, gradients averaged" % world)
 
     model = LlamaModel(config, fast_attention=arguments.fast).to(device)
     log("model %s: %d parameters, config %s" % (arguments.model, model.parameter_count(), json.dumps(config.to_dict())))
@@ -170,6 +223,7 @@ def main(argv=None):
     if arguments.compile and hasattr(torch, "compile"):
         hidden_model = torch.compile(model.hidden)
     optimizer = make_optimizer(model, arguments.lr, arguments.fast)
+    parameters = list(model.parameters())
     use_autocast = arguments.fast and device.type == "cuda"
     generator = torch.Generator().manual_seed(arguments.seed)
     history = []
@@ -177,12 +231,18 @@ def main(argv=None):
     train_started = time.time()
     window_started, window_tokens, window_stats = time.time(), 0, []
     step = 0
+    time_progress = 0.0  # share of --max-minutes used, as agreed by all processes at the last step
     try:
         for step in range(arguments.steps):
-            time_progress = ((time.time() - train_started) / (arguments.max_minutes * 60)) if arguments.max_minutes else 0.0
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, arguments.steps, arguments.lr, time_progress)
-            batch_tokens, batch_classes = stream.next_batch(arguments.batch)
+            if short_phase and max(step / arguments.steps, time_progress) >= arguments.short_share:
+                stream.close()
+                stream = open_stream(seq_len)
+                short_phase = False
+                log("step %d: curriculum switches to %d-token sequences" % (step, seq_len))
+            batch_size = arguments.batch * (seq_len // arguments.short_seq_len if short_phase else 1)
+            batch_tokens, batch_classes = stream.next_batch(batch_size)
             tokens = torch.from_numpy(batch_tokens.astype(np.int64)).to(device, non_blocking=True)
             classes = torch.from_numpy(batch_classes).to(device, non_blocking=True)
             if use_autocast:
@@ -194,10 +254,12 @@ def main(argv=None):
                                             arguments.context_loss_weight, generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            own_progress = ((time.time() - train_started) / (arguments.max_minutes * 60)) if arguments.max_minutes else 0.0
+            time_progress = average_gradients(parameters, own_progress, world, device)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
-            tokens_seen += tokens.numel()
-            window_tokens += tokens.numel()
+            tokens_seen += tokens.numel() * world
+            window_tokens += tokens.numel() * world
             window_stats.append(stats)
             if (step + 1) % arguments.log_every == 0 or step == arguments.steps - 1:
                 elapsed = time.time() - window_started
@@ -220,6 +282,8 @@ def main(argv=None):
     steps_done = history[-1]["step"] if history else step + 1
     training_seconds = time.time() - train_started
     log("trained %d steps, %d tokens in %.0f s" % (steps_done, tokens_seen, training_seconds))
+    if rank != 0:
+        return None
 
     gguf_path = os.path.join(arguments.out, "%s.gguf" % arguments.model)
     plan = arguments.quant or (arguments.model if arguments.model in QUANT_PLANS else "f32")
@@ -229,7 +293,10 @@ def main(argv=None):
     log("exported %s (%d bytes, plan %s)" % (gguf_path, os.path.getsize(gguf_path), plan))
 
     summary = {"model": arguments.model, "config": config.to_dict(), "parameters": model_cpu.parameter_count(),
-               "steps": steps_done, "batch": arguments.batch, "seq_len": seq_len, "tokens": tokens_seen,
+               "steps": steps_done, "batch": arguments.batch * world, "seq_len": seq_len, "tokens": tokens_seen,
+               "processes": world, "data_layout": arguments.data_layout,
+               "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share}
+                              if arguments.short_seq_len else None),
                "training_seconds": training_seconds, "lr": arguments.lr, "seed": arguments.seed,
                "quant_plan": plan, "gguf_bytes": os.path.getsize(gguf_path), "torch": torch.__version__,
                "device": str(device), "device_name": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu",
