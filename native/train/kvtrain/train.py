@@ -66,7 +66,10 @@ def parse_arguments(argv):
     parser.add_argument("--data-layout", choices=sorted(DATA_LAYOUTS), default="engine",
                         help="how chats are rendered and asked (data_stream.DATA_LAYOUTS)")
     parser.add_argument("--short-seq-len", type=int, default=0,
-                        help="curriculum: train on sequences of this length first (the batch grows to keep the tokens per step); 0: off")
+                        help="curriculum: train on sequences of this length first; 0: off")
+    parser.add_argument("--short-batch", type=int, default=0,
+                        help="batch of the short sequences (default: as many tokens per step as the long ones); a small one gives "
+                             "many cheap steps, and the answer lookups emerge after a number of steps rather than of tokens")
     parser.add_argument("--short-share", type=float, default=0.3,
                         help="share of the training (by steps or by --max-minutes, whichever is further) on the short sequences")
     parser.add_argument("--log-every", type=int, default=25)
@@ -241,7 +244,9 @@ def main(argv=None):
                 stream = open_stream(seq_len)
                 short_phase = False
                 log("step %d: curriculum switches to %d-token sequences" % (step, seq_len))
-            batch_size = arguments.batch * (seq_len // arguments.short_seq_len if short_phase else 1)
+            batch_size = arguments.batch
+            if short_phase:
+                batch_size = arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)
             batch_tokens, batch_classes = stream.next_batch(batch_size)
             tokens = torch.from_numpy(batch_tokens.astype(np.int64)).to(device, non_blocking=True)
             classes = torch.from_numpy(batch_classes).to(device, non_blocking=True)
@@ -295,7 +300,8 @@ def main(argv=None):
     summary = {"model": arguments.model, "config": config.to_dict(), "parameters": model_cpu.parameter_count(),
                "steps": steps_done, "batch": arguments.batch * world, "seq_len": seq_len, "tokens": tokens_seen,
                "processes": world, "data_layout": arguments.data_layout,
-               "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share}
+               "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
+                               "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
                               if arguments.short_seq_len else None),
                "training_seconds": training_seconds, "lr": arguments.lr, "seed": arguments.seed,
                "quant_plan": plan, "gguf_bytes": os.path.getsize(gguf_path), "torch": torch.__version__,
