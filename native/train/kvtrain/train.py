@@ -287,6 +287,9 @@ def main(argv=None):
     steps_done = history[-1]["step"] if history else step + 1
     training_seconds = time.time() - train_started
     log("trained %d steps, %d tokens in %.0f s" % (steps_done, tokens_seen, training_seconds))
+    if world > 1:
+        import torch.distributed as dist
+        dist.destroy_process_group()  # the last collective is behind every process
     if rank != 0:
         return None
 
