@@ -4,8 +4,9 @@ import path from "node:path";
 import {UsageError} from "../common/errors";
 import type {KvDistillEnvironment} from "../common/environment";
 import type {EngineOptions} from "../engine/Engine";
-import type {DistillOptions, ScorerName} from "../engine/engineApi";
+import type {DistillOptions} from "../engine/engineApi";
 import type {GpuChoice} from "../engine/llamaBinding";
+import {isScorerName, scorerNames} from "../engine/scorerNames";
 import {parseCommandArguments} from "./parseCommandArguments";
 import type {FlagSpec} from "./parseCommandArguments";
 import {resolveCacheDirectory} from "./resolveCacheDirectory";
@@ -56,7 +57,6 @@ export type EngineCommandArguments = {
     verbose: boolean;
 };
 
-const scorers: readonly ScorerName[] = ["surprisal", "recent", "random", "adapter", "reconstruct"];
 
 /** Parses the shared options; `folders` are the positionals the caller says are folders. */
 export function readEngineCommandArguments(args: readonly string[], environment: KvDistillEnvironment, folderCount: (positionals: string[]) => number): EngineCommandArguments {
@@ -83,8 +83,8 @@ export function readEngineCommandArguments(args: readonly string[], environment:
     if (!(keepRatio > 0 && keepRatio <= 1))
         throw new UsageError(`--keep must be in (0, 1], got ${keepRatio}`);
     const scorer = parsed.strings.get("scorer") ?? "surprisal";
-    if (!scorers.includes(scorer as ScorerName))
-        throw new UsageError(`unknown scorer "${scorer}" (surprisal, adapter, recent, random)`);
+    if (!isScorerName(scorer))
+        throw new UsageError(`unknown scorer "${scorer}" (${scorerNames.join(", ")})`);
     const compaction = parsed.strings.get("compaction");
     if (compaction !== undefined && compaction !== "holes" && compaction !== "renumber")
         throw new UsageError(`--compaction must be holes or renumber, got "${compaction}"`);
@@ -127,7 +127,7 @@ export function readEngineCommandArguments(args: readonly string[], environment:
             modelPath: path.resolve(modelPath),
             folders,
             keepRatio,
-            scorer: scorer as ScorerName,
+            scorer,
             segmentTokens,
             cacheDir: resolveCacheDirectory(parsed.strings.get("cache-dir"), environment),
             seed: parsed.numbers.get("seed") ?? 0,

@@ -1,7 +1,9 @@
 // The engine's operations as the child-process server exposes them. Pure types only, shared by
 // the engine, its IPC client, the command line and the editor.
 
-export type ScorerName = "adapter" | "reconstruct" | "surprisal" | "recent" | "random";
+import type {ScorerName} from "./scorerNames";
+
+export type {ScorerName};
 
 export type ModelSource = {
     /** A local GGUF path or an "hf:" URI already resolved to a local path by the downloader. */

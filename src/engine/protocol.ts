@@ -12,10 +12,10 @@ import type {
     DistillResult,
     ModelDownloadOptions,
     ModelDownloadProgress,
-    ModelDownloadResult,
-    ScorerName
+    ModelDownloadResult
 } from "./engineApi";
 import {EngineOperationError, EngineProtocolError} from "./engineProcessErrors";
+import {isScorerName} from "./scorerNames";
 
 /** Bumped on any incompatible change; engines of different versions use different sockets. */
 export const ENGINE_PROTOCOL_VERSION = 1;
@@ -183,7 +183,6 @@ function isStringArray(value: unknown): value is string[] {
     return Array.isArray(value) && value.every(isString);
 }
 
-const scorerNames: readonly ScorerName[] = ["adapter", "reconstruct", "surprisal", "recent", "random"];
 
 export function isDistillOptions(value: unknown): value is DistillOptions {
     if (!isRecord(value))
@@ -191,7 +190,7 @@ export function isDistillOptions(value: unknown): value is DistillOptions {
     return isString(value.modelPath)
         && isStringArray(value.folders)
         && isFiniteNumber(value.keepRatio) && value.keepRatio > 0 && value.keepRatio <= 1
-        && isString(value.scorer) && (scorerNames as readonly string[]).includes(value.scorer)
+        && isString(value.scorer) && isScorerName(value.scorer)
         && isFiniteNumber(value.segmentTokens) && value.segmentTokens >= 0
         && isString(value.cacheDir)
         && isOptional(value.extraExcludes, isStringArray)

@@ -58,6 +58,9 @@ describe("engine options of distill / ask and of the engine process", () => {
         assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--gpu", "metal"], environment, () => 1), /unknown --gpu "metal"/);
         assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--compaction", "erase"], environment, () => 1), /--compaction must be holes or renumber/);
         assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--scorer", "adapter"], environment, () => 1), /needs --adapter FILE/);
+        assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--scorer", "attention"], environment, () => 1),
+            /unknown scorer "attention" \(adapter, reconstruct, surprisal, recent, random\)/);
+        assert.equal(readEngineCommandArguments([folder, "--model", "m.gguf", "--scorer", "recent"], environment, () => 1).distillOptions.scorer, "recent");
     });
 
     test("the engine process takes --gpu", () => {
