@@ -39,6 +39,17 @@ class DataLayout:
         self.file_list_share = file_list_share
         self.one_path_answer_per_file = one_path_answer_per_file
 
+    def overridden(self, blank_line_share=None, file_list_share=None, one_path_answer_per_file=None):
+        """A copy with some choices replaced (None keeps this layout's), for ablations."""
+        return DataLayout(self.preambles,
+                          self.blank_line_share if blank_line_share is None else blank_line_share,
+                          self.file_list_share if file_list_share is None else file_list_share,
+                          self.one_path_answer_per_file if one_path_answer_per_file is None else one_path_answer_per_file)
+
+    def describe(self):
+        return {"preambles": len(self.preambles), "blank_line_share": self.blank_line_share,
+                "file_list_share": self.file_list_share, "one_path_answer_per_file": self.one_path_answer_per_file}
+
 
 DATA_LAYOUTS = {
     # Mostly the engine's own layout (its preamble, no blank line between files, the file list at the end).
@@ -59,7 +70,7 @@ class StreamSettings:
     def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
                  path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout="engine"):
         self.seq_len = seq_len
-        self.layout = layout  # a DATA_LAYOUTS key
+        self.layout = layout  # a DATA_LAYOUTS key or a DataLayout
         self.path_family_weight = path_family_weight  # how often the two-hop (path answer) families are asked
         self.code_share = code_share            # sequences of plain code text
         self.real_file_share = real_file_share  # share of workspace files taken from the code corpus
@@ -123,7 +134,7 @@ def build_sequence(rng, tokenizer, corpus, settings):
         build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes)
     else:
         failures = 0
-        layout = DATA_LAYOUTS[settings.layout]
+        layout = DATA_LAYOUTS[settings.layout] if isinstance(settings.layout, str) else settings.layout
         while seq_len - len(ids) >= settings.min_workspace + 400 and failures < 3:
             room = seq_len - len(ids)
             target = _workspace_target(rng, room - 400 - min(QUESTION_ROOM, int((room - 400) * 0.23)))

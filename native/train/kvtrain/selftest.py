@@ -97,6 +97,11 @@ def run_checks():
     check(cut is not None and 0 < len(cut[0]) <= room and whole_chat[:len(cut[0])] == cut[0]
           and cut[0][-2] == tokenizer.im_end_id and chat_about_one_workspace(200) is None,
           "a training chat longer than its room keeps only whole question turns (or is dropped)")
+    engine = DATA_LAYOUTS["engine"]
+    ablated = engine.overridden(file_list_share=0.0, one_path_answer_per_file=False)
+    check(ablated.describe() == dict(engine.describe(), file_list_share=0.0, one_path_answer_per_file=False)
+          and engine.file_list_share > 0 and engine.one_path_answer_per_file,
+          "a layout override replaces only the choices it names")
     return failures
 
 

@@ -65,6 +65,10 @@ def parse_arguments(argv):
                         help="how often the two-hop families (answers that are paths or enclosing functions) are asked, relative to the others")
     parser.add_argument("--data-layout", choices=sorted(DATA_LAYOUTS), default="engine",
                         help="how chats are rendered and asked (data_stream.DATA_LAYOUTS)")
+    parser.add_argument("--blank-line-share", type=float, help="override the layout's share of chats with a blank line between files")
+    parser.add_argument("--file-list-share", type=float, help="override the layout's share of chats ending with the file list")
+    parser.add_argument("--one-path-per-file", choices=["yes", "no"],
+                        help="override whether a chat names each file's path in at most one answer")
     parser.add_argument("--short-seq-len", type=int, default=0,
                         help="curriculum: train on sequences of this length first; 0: off")
     parser.add_argument("--short-batch", type=int, default=0,
@@ -77,6 +81,8 @@ def parse_arguments(argv):
     for key, value in DEFAULTS[arguments.model].items():
         if getattr(arguments, key) is None:
             setattr(arguments, key, value)
+    if arguments.workers < 0:
+        parser.error("--workers must be 0 (build sequences in this process) or more")
     return arguments
 
 
@@ -211,9 +217,13 @@ def main(argv=None):
     seq_len = arguments.seq_len or config.n_ctx
     corpus = CodeCorpus([root for root in arguments.code_roots.split(",") if root], tokenizer, arguments.code_file_limit)
     log("torch %s, device %s, %d code files, tokenizer ready" % (torch.__version__, device, len(corpus)))
+    layout = DATA_LAYOUTS[arguments.data_layout].overridden(
+        arguments.blank_line_share, arguments.file_list_share,
+        None if arguments.one_path_per_file is None else arguments.one_path_per_file == "yes")
+
     def open_stream(length):
         settings = StreamSettings(seq_len=length + 1, seed=arguments.seed + 1000 * rank,
-                                  path_family_weight=arguments.path_family_weight, layout=arguments.data_layout)
+                                  path_family_weight=arguments.path_family_weight, layout=layout)
         return SequenceStream(tokenizer, corpus, settings, arguments.workers)
     short_phase = 0 < arguments.short_seq_len < seq_len
     stream = open_stream(arguments.short_seq_len if short_phase else seq_len)
@@ -302,7 +312,7 @@ def main(argv=None):
 
     summary = {"model": arguments.model, "config": config.to_dict(), "parameters": model_cpu.parameter_count(),
                "steps": steps_done, "batch": arguments.batch * world, "seq_len": seq_len, "tokens": tokens_seen,
-               "processes": world, "data_layout": arguments.data_layout,
+               "processes": world, "data_layout": dict(layout.describe(), name=arguments.data_layout),
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
                                "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
                               if arguments.short_seq_len else None),
