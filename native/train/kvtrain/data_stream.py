@@ -68,9 +68,9 @@ QUESTION_ROOM = 1100
 
 class StreamSettings:
     def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
-                 path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout="engine"):
+                 path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"]):
         self.seq_len = seq_len
-        self.layout = layout  # a DATA_LAYOUTS key or a DataLayout
+        self.layout = layout  # a DataLayout
         self.path_family_weight = path_family_weight  # how often the two-hop (path answer) families are asked
         self.code_share = code_share            # sequences of plain code text
         self.real_file_share = real_file_share  # share of workspace files taken from the code corpus
@@ -134,12 +134,11 @@ def build_sequence(rng, tokenizer, corpus, settings):
         build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes)
     else:
         failures = 0
-        layout = DATA_LAYOUTS[settings.layout] if isinstance(settings.layout, str) else settings.layout
         while seq_len - len(ids) >= settings.min_workspace + 400 and failures < 3:
             room = seq_len - len(ids)
             target = _workspace_target(rng, room - 400 - min(QUESTION_ROOM, int((room - 400) * 0.23)))
             chat = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share,
-                              path_family_weight=settings.path_family_weight, layout=layout, max_tokens=room)
+                              path_family_weight=settings.path_family_weight, layout=settings.layout, max_tokens=room)
             if chat is None:
                 failures += 1
                 continue

@@ -6,6 +6,7 @@ import random
 import sys
 
 from .chat_format import LOSS_ANSWER, encode_chat, render_chat_text, render_file_block, render_workspace_blocks
+from .data_stream import DATA_LAYOUTS, build_chat
 from .eval_sets import generate_eval_set
 from .qa_generator import FAMILIES, PATH_ANSWER_FAMILIES, generate_workspace, pick_questions
 from .tokenizer import shared_tokenizer
@@ -86,7 +87,6 @@ def run_checks():
     shorter, _classes = encode_chat(tokenizer, blocks, turns[:2])
     check(len(turn_ends) == len(turns) and turn_ends[-1] == len(ids) and ids[:turn_ends[1]] == shorter,
           "a chat cut at its second turn end equals the chat of its first two turns")
-    from .data_stream import DATA_LAYOUTS, build_chat
 
     def chat_about_one_workspace(max_tokens):
         return build_chat(random.Random("selftest/cut"), tokenizer, "train", 1500, None, 0.0, product_style=True,

@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 from .chat_format import LOSS_ANSWER, LOSS_CONTEXT
@@ -140,7 +141,6 @@ def start_distributed(requested_device):
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 1, 0, torch.device(requested_device)
-    import torch.distributed as dist
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if torch.device(requested_device).type != "cuda":
         dist.init_process_group("gloo")  # CPU processes (a check of this path without GPUs)
@@ -155,7 +155,6 @@ def average_gradients(parameters, time_progress, world, device):
     used, so every process takes the same learning rate and stops at the same step."""
     if world <= 1:
         return time_progress
-    import torch.distributed as dist
     gradients = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
     flat = torch.cat([g.reshape(-1).float() for g in gradients] + [torch.tensor([time_progress], device=device)])
     dist.all_reduce(flat)
@@ -208,7 +207,6 @@ def main(argv=None):
     world, rank, device = start_distributed(arguments.device)
     if rank != 0:
         log_file.close()
-        log_file = open(os.devnull, "w")
         log = lambda message: None  # noqa: E731 (rank 0 reports for all)
     random.seed(arguments.seed)
     torch.manual_seed(arguments.seed)
@@ -298,7 +296,6 @@ def main(argv=None):
     training_seconds = time.time() - train_started
     log("trained %d steps, %d tokens in %.0f s" % (steps_done, tokens_seen, training_seconds))
     if world > 1:
-        import torch.distributed as dist
         dist.destroy_process_group()  # the last collective is behind every process
     if rank != 0:
         return None
