@@ -75,15 +75,6 @@ export function startedEnginePids(logLines: readonly string[]): number[] {
     });
 }
 
-export function isProcessAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
-
 function killQuietly(pid: number): void {
     try {
         process.kill(pid, "SIGKILL");

@@ -4,7 +4,8 @@ import {strict as assert} from "node:assert";
 import {spawn, type ChildProcess} from "node:child_process";
 import {existsSync, readFileSync} from "node:fs";
 import {afterEach, describe, it} from "node:test";
-import {builtEnginePath, createEngineHarness, isProcessAlive, waitFor, type EngineHarness} from "./engineHarness";
+import {isProcessAlive} from "../fixtures/processLiveness";
+import {builtEnginePath, createEngineHarness, waitFor, type EngineHarness} from "./engineHarness";
 
 function exitOf(child: ChildProcess): Promise<{code: number | null; stderr: string}> {
     let stderr = "";

@@ -7,7 +7,8 @@ import * as path from "node:path";
 import {afterEach, describe, it} from "node:test";
 import type {DistillOptions, DistillProgress, EngineProcessState} from "../../src/engine/engineApi";
 import {EngineCrashedError, OperationCancelledError} from "../../src/engine/engineProcessErrors";
-import {createEngineHarness, fakeEngineEntryPath, isProcessAlive, waitFor, type EngineHarness} from "./engineHarness";
+import {isProcessAlive} from "../fixtures/processLiveness";
+import {createEngineHarness, fakeEngineEntryPath, waitFor, type EngineHarness} from "./engineHarness";
 
 function distillOptions(folder: string, steps: number): DistillOptions {
     return {modelPath: "/models/fake.gguf", folders: [folder], keepRatio: 0.25, scorer: "recent", segmentTokens: steps, cacheDir: `/caches/${folder}`};

@@ -6,6 +6,7 @@ import {indexWorkspace} from "../../../src/indexer/indexWorkspace";
 import {renderPromptToSink, type PromptChunk} from "../../../src/indexer/renderPromptToSink";
 import {renderPromptTail} from "../../../src/indexer/renderPromptTail";
 import {asyncNodeIndexerFileSystem, type IndexerFileSystem} from "../../../src/indexer/indexerFileSystem";
+import {waitForProcessesToEnd} from "../../fixtures/processLiveness";
 import {commitAt, createFixtureWorkspace, createTemporaryFolder, git, initGitRepository, removeFixture, writeFixtureFiles} from "./fixtureWorkspace";
 
 const fixtures: string[] = [];
@@ -190,18 +191,7 @@ describe("prompt order", () => {
         await assert.rejects(indexWorkspace({folders: [{name: "w", path: outer}], gitCommand: slowGit, fileSystem}, controller.signal), {name: "AbortError"});
         const started = fs.readFileSync(pids, "utf8").trim().split("\n").map(Number);
         assert.equal(started.length, 2, "the outer and the nested repository's status had started");
-        const isRunning = (pid: number): boolean => {
-            try {
-                process.kill(pid, 0);
-                return true;
-            } catch {
-                return false;
-            }
-        };
-        const deadline = Date.now() + 5000;
-        while (started.some(isRunning) && Date.now() < deadline)
-            await new Promise((resolve) => setTimeout(resolve, 20));
-        assert.deepEqual(started.filter(isRunning), [], "every git status was killed");
+        assert.deepEqual(await waitForProcessesToEnd(started, 5000), [], "every git status was killed");
     });
 
     it("orders by modification time outside git", async () => {

@@ -9,16 +9,8 @@ import {runBuildBackendCommand} from "../../../src/cli/buildBackendCommand";
 import {
     GpuBackendBuildCancelledError, GpuBackendBuildError, GpuBackendBuilder, GpuBackendPrerequisiteError, type GpuBackendBuildProgress
 } from "../../../src/native/GpuBackendBuilder";
+import {isProcessAlive} from "../../fixtures/processLiveness";
 import {createFakeInstallation, repositoryRoot, type FakeInstallation} from "./fakeBuildInstallation";
-
-function isAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -161,13 +153,13 @@ describe("GpuBackendBuilder", () => {
         await waitFor(() => existsSync(installation.pidFile), "the fake build to start");
         const pids = JSON.parse(readFileSync(installation.pidFile, "utf8")) as number[];
         assert.equal(pids.length, 2);
-        assert.ok(pids.every(isAlive), "cmake-js and its child run");
+        assert.ok(pids.every(isProcessAlive), "cmake-js and its child run");
         assert.ok(existsSync(path.join(installation.localBuildsDirectory, `linux-${process.arch}-cuda`)), "the half build exists while it runs");
         await waitFor(() => progress.some((event) => event.phase === "compiling"), "compiling progress");
         controller.abort();
         const error = await settled;
         assert.ok(error instanceof GpuBackendBuildCancelledError, String(error));
-        await waitFor(() => !pids.some(isAlive), "the build's processes to end", 5000);
+        await waitFor(() => !pids.some(isProcessAlive), "the build's processes to end", 5000);
         assert.equal(existsSync(path.join(installation.localBuildsDirectory, "kv-distill-build-cuda.json")), false);
         assert.equal(existsSync(path.join(installation.localBuildsDirectory, `linux-${process.arch}-cuda`)), false);
         assert.match(readFileSync(path.join(installation.localBuildsDirectory, "kv-distill-build-cuda.log"), "utf8"), /kv-distill: cancelled/);

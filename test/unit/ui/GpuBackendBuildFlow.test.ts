@@ -7,6 +7,7 @@ import {runGpuBackendBuildFlow, type GpuBackendBuildUi, type GpuBackendChoice} f
 import {ChildProcessGpuBackendBuildRunner, type GpuBackendBuildCallbacks, type GpuBackendBuildRunner} from "../../../src/native/ChildProcessGpuBackendBuildRunner";
 import type {BuildPrerequisiteReport, GpuBackendKind} from "../../../src/native/detectBuildPrerequisites";
 import {GpuBackendBuildCancelledError, GpuBackendBuildError, type GpuBackendBuildResult} from "../../../src/native/GpuBackendBuilder";
+import {waitForProcessesToEnd} from "../../fixtures/processLiveness";
 import {createFakeInstallation, repositoryRoot, type FakeInstallation} from "../native/fakeBuildInstallation";
 
 const format = (message: string, ...args: Array<string | number>): string => message.replace(/\{(\d+)\}/g, (_match, index: string) => String(args[Number(index)]));
@@ -192,18 +193,7 @@ describe("ChildProcessGpuBackendBuildRunner (kv-distill build-backend --json in 
         controller.abort();
         const error = await building;
         assert.ok(error instanceof GpuBackendBuildCancelledError, String(error));
-        const alive = (pid: number): boolean => {
-            try {
-                process.kill(pid, 0);
-                return true;
-            } catch {
-                return false;
-            }
-        };
-        const gone = Date.now() + 5000;
-        while (pids.some(alive) && Date.now() < gone)
-            await delay(25);
-        assert.deepEqual(pids.filter(alive), []);
+        assert.deepEqual(await waitForProcessesToEnd(pids, 5000), []);
         assert.equal(existsSync(path.join(installation.localBuildsDirectory, "kv-distill-build-cuda.json")), false);
         assert.equal(existsSync(path.join(installation.localBuildsDirectory, `linux-${process.arch}-cuda`)), false);
     });
