@@ -18,24 +18,8 @@ codeServerPrefix="$cacheDir/code-server-$codeServerVersion"
 codeServerBin="$codeServerPrefix/node_modules/code-server/out/node/entry.js"
 
 log() { printf '[setupE2e] %s\n' "$*"; }
-
-installAptPackages() {
-    local missing=()
-    for package in "${aptPackages[@]}"; do
-        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-            missing+=("$package")
-        fi
-    done
-    if [ ${#missing[@]} -eq 0 ]; then
-        log "Debian packages present"
-        return
-    fi
-    log "installing Debian packages: ${missing[*]}"
-    local sudo=()
-    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+# shellcheck source=scripts/installAptPackages.sh
+source "$(dirname "$0")/installAptPackages.sh"
 
 installNode24() {
     if [ -x "$node24Home/bin/node" ] && [ "$("$node24Home/bin/node" --version)" = "v$node24Version" ]; then
@@ -65,7 +49,7 @@ installCodeServer() {
 }
 
 mkdir -p "$cacheDir"
-installAptPackages
+installAptPackages setupE2e "${aptPackages[@]}"
 installNode24
 installCodeServer
 log "ready: node24=$node24Home/bin/node code-server=$codeServerBin chromium=$(command -v chromium)"
