@@ -195,6 +195,34 @@ describe("training pipeline against llama.cpp", () => {
         }
     });
 
+    it("diagnoses answers teacher-forced: one first token per question, the top predictions ranked", () => {
+        const jsonPath = path.join(workFolder, "diagnosis.json");
+        execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", check.gguf, "--size", "2k", "--workspaces", "1", "--json", jsonPath],
+            {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: 10 * 60_000});
+        const diagnosis = JSON.parse(readFileSync(jsonPath, "utf8")) as {
+            parts: Record<string, Record<"pre" | "first" | "rest", [number, number]>>;
+            firstWrong: {position: number; part: string; want: string; wantProbability: number; top: [string, number][]}[];
+        };
+        const families = Object.values(diagnosis.parts);
+        assert.ok(families.length >= 2, "questions of several families");
+        // Each of the workspace's 10 answers contains its expected string, so exactly one token starts it.
+        assert.equal(families.reduce((sum, parts) => sum + parts.first[1], 0), 10);
+        for (const parts of families)
+            for (const [right, total] of Object.values(parts))
+                assert.ok(right >= 0 && right <= total);
+        const wrongTokens = families.reduce((sum, parts) => sum + Object.values(parts).reduce((partSum, [right, total]) => partSum + total - right, 0), 0);
+        // A 3-step model gets some answer token wrong in most answers; each such answer lists its first wrong token.
+        assert.ok(diagnosis.firstWrong.length >= 1 && diagnosis.firstWrong.length <= Math.min(10, wrongTokens));
+        for (const entry of diagnosis.firstWrong) {
+            assert.ok(["pre", "first", "rest"].includes(entry.part));
+            assert.equal(entry.top.length, 4);
+            const probabilities = entry.top.map(([, probability]) => probability);
+            assert.deepEqual(probabilities, [...probabilities].sort((a, b) => b - a));
+            // The wanted token was not the model's first choice.
+            assert.ok(entry.wantProbability <= probabilities[0]! && probabilities[0]! <= 1);
+        }
+    });
+
     it("trains data-parallel in two processes with a short-sequence curriculum, both stopping at the same step", async () => {
         const outFolder = path.join(workFolder, "parallel");
         const port = String(29_500 + Math.floor(Math.random() * 400));

@@ -28,8 +28,9 @@ def generate_eval_set(tokenizer, size_name, workspace_count):
         def count(path, content):
             return len(tokenizer.encode(render_file_block(path, content)))
         workspace = generate_workspace(rng, "eval", EVAL_SIZES[size_name], count)
-        questions = [{"question": question, "expected": fact["expected"], "family": fact["family"]}
-                     for fact, question, _answer in pick_questions(rng, workspace, QUESTIONS_PER_WORKSPACE)]
+        # "answer": the training-style answer (kvtrain.diagnose feeds it teacher-forced); not in the fixtures.
+        questions = [{"question": question, "expected": fact["expected"], "family": fact["family"], "answer": answer}
+                     for fact, question, answer in pick_questions(rng, workspace, QUESTIONS_PER_WORKSPACE)]
         workspaces.append({"name": "%s-%02d" % (size_name, index), "files": workspace.files, "questions": questions})
     return workspaces
 

@@ -174,9 +174,10 @@ class LlamaModel(nn.Module):
     def logits_at(self, hidden):
         return F.linear(hidden, self.tok_embd.weight)
 
-    def forward_cached(self, tokens, cache):
+    def forward_cached(self, tokens, cache, all_positions=False):
         """Evaluates tokens after the cached ones; cache: list of (k, v) per layer or None.
-        Returns (logits of the last token [batch, vocab], new cache). Used by evaluation."""
+        Returns (logits of the last token [batch, vocab], or of every token [batch, time, vocab] with
+        all_positions, new cache). Used by evaluation."""
         start = 0 if cache is None else cache[0][0].shape[2]
         time = tokens.shape[1]
         positions = torch.arange(start, start + time)
@@ -186,6 +187,8 @@ class LlamaModel(nn.Module):
         for index, block in enumerate(self.blocks):
             x, present = block(x, cos, sin, (None, None) if cache is None else cache[index])
             new_cache.append(present)
+        if all_positions:
+            return self.logits_at(self.output_norm(x)), new_cache
         last = self.output_norm(x[:, -1:, :])
         return self.logits_at(last)[:, 0, :], new_cache
 
