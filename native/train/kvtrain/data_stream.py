@@ -68,7 +68,7 @@ QUESTION_ROOM = 1100
 
 class StreamSettings:
     def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
-                 path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"]):
+                 path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], self_reference_share=0.0):
         self.seq_len = seq_len
         self.layout = layout  # a DataLayout
         self.path_family_weight = path_family_weight  # how often the two-hop (path answer) families are asked
@@ -76,6 +76,7 @@ class StreamSettings:
         self.real_file_share = real_file_share  # share of workspace files taken from the code corpus
         self.min_workspace = min_workspace
         self.seed = seed
+        self.self_reference_share = self_reference_share  # functions and files given a self reference (qa_generator)
 
 
 def _workspace_target(rng, room):
@@ -90,13 +91,15 @@ def _workspace_target(rng, room):
 
 
 def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False,
-               path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], max_tokens=None):
+               path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], max_tokens=None,
+               self_reference_share=0.0):
     """Token ids and loss classes of one chat about a generated workspace; with max_tokens, the last
     question turns are left out so the chat fits (None when not even one turn fits)."""
     def count(path, content):
         return len(tokenizer.encode(render_file_block(path, content)))
     real_files = corpus.workspace_file if (corpus is not None and len(corpus) > 0) else None
-    workspace = generate_workspace(rng, split, target_tokens, count, real_files, real_file_share if real_files else 0.0)
+    workspace = generate_workspace(rng, split, target_tokens, count, real_files, real_file_share if real_files else 0.0,
+                                   self_reference_share)
     question_count = max(3, min(48, target_tokens // 250))
     questions = pick_questions(rng, workspace, question_count, family_weights=training_family_weights(path_family_weight),
                                one_path_answer_per_file=layout.one_path_answer_per_file)
@@ -138,7 +141,8 @@ def build_sequence(rng, tokenizer, corpus, settings):
             room = seq_len - len(ids)
             target = _workspace_target(rng, room - 400 - min(QUESTION_ROOM, int((room - 400) * 0.23)))
             chat = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share,
-                              path_family_weight=settings.path_family_weight, layout=settings.layout, max_tokens=room)
+                              path_family_weight=settings.path_family_weight, layout=settings.layout, max_tokens=room,
+                              self_reference_share=settings.self_reference_share)
             if chat is None:
                 failures += 1
                 continue

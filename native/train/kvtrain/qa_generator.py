@@ -13,8 +13,10 @@ of its text (word_pools.split_of_text): TRAIN and EVAL share no identifier, valu
 both are built from the same words, so every token of an evaluation answer was seen in training.
 """
 import random
+import zlib
 
 from .chat_format import language_of
+
 from .word_pools import all_verbs, all_words, split_of_text
 
 FAMILIES = ["const_value", "config_default", "function_file", "function_params", "error_file", "error_function"]
@@ -303,6 +305,36 @@ def _rust_file(rng, namer, constants, functions, known_functions):
 
 SOURCE_LANGUAGES = [("ts", _typescript_file), ("py", _python_file), ("go", _go_file), ("c", _c_file), ("rs", _rust_file)]
 
+# Self references (training data only, an option): a trace line naming the enclosing function just
+# after its first line, and a comment naming the file's path before its first function. Predicting
+# them needs the step the two-hop questions need (from a place in a body back to its function or
+# file: models/small.md, "Where the two-hop answers fail"); both come BEFORE the definitions and
+# messages the questions ask about, so they give no answer a shortcut forward.
+_TRACE_LINES = {"ts": '    console.debug("enter %s");', "py": '    logger.debug("enter %s")', "go": '\tlog.Printf("enter %s")',
+                "c": '    log_trace("enter %s");', "rs": '    log::debug!("enter {}", "%s");'}
+_PATH_COMMENTS = {"ts": "// module %s", "py": "# module %s", "go": "// module %s", "c": "/* module %s */", "rs": "// module %s"}
+
+
+def takes_self_reference(text, share):
+    """Whether a function or file gets its self reference: by a hash of its name, so that choosing
+    self references draws nothing from the workspace's random generator (its workspaces stay the same)."""
+    return share > 0 and zlib.crc32(("self-reference/" + text).encode("utf-8")) % 10000 < share * 10000
+
+
+def add_self_references(content, extension, path, functions, share):
+    lines = content.split("\n")
+    for function in functions:
+        if not takes_self_reference(function.name, share):
+            continue
+        opening = next(index for index, line in enumerate(lines) if (function.name + "(") in line and not line.startswith((" ", "\t")))
+        # C puts the opening brace on the line after the signature.
+        after = opening + 2 if extension == "c" else opening + 1
+        lines.insert(after, _TRACE_LINES[extension] % function.name)
+    if functions and takes_self_reference(path, share):
+        first = next(index for index, line in enumerate(lines) if (functions[0].name + "(") in line and not line.startswith((" ", "\t")))
+        lines.insert(first, _PATH_COMMENTS[extension] % path)
+    return "\n".join(lines)
+
 
 def _config_file(rng, namer, entries, extension):
     """entries: [(key words, (literal, value))]; returns the text; keys rendered per format."""
@@ -353,8 +385,12 @@ class Workspace:
         self.facts = facts  # [dict]
 
 
-def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=None, real_code_share=0.0):
-    """Files are added until count_tokens(path, content) summed reaches target_tokens."""
+def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=None, real_code_share=0.0, self_reference_share=0.0):
+    """Files are added until count_tokens(path, content) summed reaches target_tokens.
+    self_reference_share: the share of functions and of source files given a self reference
+    (add_self_references); TRAIN split only."""
+    if self_reference_share and split != "train":
+        raise ValueError("self references are for training data only")
     namer = Namer(rng, split)
     files, facts, known_functions, mentioned = [], [], [], []
     used_paths = set()
@@ -379,6 +415,8 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
             path = "%s/%s.%s" % (namer.path_folder(), base, extension)
             if path in used_paths or not namer.in_split(path):
                 continue
+            if self_reference_share:
+                content = add_self_references(content, extension, path, functions, self_reference_share)
             for words, (literal, value) in constants:
                 name = {"ts": screaming, "py": screaming, "go": pascal, "c": screaming, "rs": screaming}[extension](list(words))
                 facts.append({"family": "const_value", "name": name, "literal": literal, "expected": value, "path": path})

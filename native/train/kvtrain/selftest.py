@@ -3,6 +3,7 @@
     python3 -m kvtrain.selftest      (exit status 0 when every check passes; prints one line per check)
 """
 import random
+import re
 import sys
 
 from .chat_format import LOSS_ANSWER, encode_chat, render_chat_text, render_file_block, render_workspace_blocks
@@ -97,6 +98,35 @@ def run_checks():
     check(cut is not None and 0 < len(cut[0]) <= room and whole_chat[:len(cut[0])] == cut[0]
           and cut[0][-2] == tokenizer.im_end_id and chat_about_one_workspace(200) is None,
           "a training chat longer than its room keeps only whole question turns (or is dropped)")
+    inserted_line = re.compile(r'^(\s+(console\.debug|logger\.debug|log\.Printf|log_trace|log::debug!)\("enter |(//|#|/\*) module \S+( \*/)?$)')
+    plain = generate_workspace(random.Random("selftest/self-reference"), "train", 3000, count)
+    referenced = generate_workspace(random.Random("selftest/self-reference"), "train", 3000, count, self_reference_share=1.0)
+    plain_files = dict(plain.files)
+    traced = [fact["name"] for fact in referenced.facts if fact["family"] == "function_file"]
+    referenced_files = dict(referenced.files)
+    stripped_same, each_traced, each_path = True, True, True
+    for path, content in referenced.files:
+        lines = content.split("\n")
+        kept = [line for line in lines if not inserted_line.match(line)]
+        stripped_same = stripped_same and plain_files.get(path) == "\n".join(kept)
+    for fact in referenced.facts:
+        if fact["family"] != "function_file":
+            continue
+        lines = referenced_files[fact["path"]].split("\n")
+        opening = next(index for index, line in enumerate(lines) if fact["name"] + "(" in line and not line.startswith((" ", "\t")))
+        trace = lines[opening + (2 if fact["path"].endswith(".c") else 1)]
+        each_traced = each_traced and ("enter" in trace and fact["name"] in trace)
+        module = [index for index, line in enumerate(lines) if ("module " + fact["path"]) in line]
+        each_path = each_path and len(module) == 1 and module[0] < opening
+    check(stripped_same and each_traced and each_path and len(traced) >= 3,
+          "self references: each function's trace line follows its first line, each source file names its path "
+          "before its first function, and without them the files are the workspace generated without the option")
+    try:
+        generate_workspace(random.Random(1), "eval", 500, count, self_reference_share=0.5)
+        refused = False
+    except ValueError:
+        refused = True
+    check(refused, "self references are refused for the evaluation split")
     engine = DATA_LAYOUTS["engine"]
     ablated = engine.overridden(file_list_share=0.0, one_path_answer_per_file=False)
     check(ablated.describe() == dict(engine.describe(), file_list_share=0.0, one_path_answer_per_file=False)

@@ -70,6 +70,8 @@ def parse_arguments(argv):
     parser.add_argument("--file-list-share", type=float, help="override the layout's share of chats ending with the file list")
     parser.add_argument("--one-path-per-file", choices=["yes", "no"],
                         help="override whether a chat names each file's path in at most one answer")
+    parser.add_argument("--self-reference-share", type=float, default=0.0,
+                        help="share of generated functions and source files given a line naming them (qa_generator.add_self_references)")
     parser.add_argument("--short-seq-len", type=int, default=0,
                         help="curriculum: train on sequences of this length first; 0: off")
     parser.add_argument("--short-batch", type=int, default=0,
@@ -221,7 +223,8 @@ def main(argv=None):
 
     def open_stream(length):
         settings = StreamSettings(seq_len=length + 1, seed=arguments.seed + 1000 * rank,
-                                  path_family_weight=arguments.path_family_weight, layout=layout)
+                                  path_family_weight=arguments.path_family_weight, layout=layout,
+                                  self_reference_share=arguments.self_reference_share)
         return SequenceStream(tokenizer, corpus, settings, arguments.workers)
     short_phase = 0 < arguments.short_seq_len < seq_len
     stream = open_stream(arguments.short_seq_len if short_phase else seq_len)
@@ -310,6 +313,7 @@ def main(argv=None):
     summary = {"model": arguments.model, "config": config.to_dict(), "parameters": model_cpu.parameter_count(),
                "steps": steps_done, "batch": arguments.batch * world, "seq_len": seq_len, "tokens": tokens_seen,
                "processes": world, "data_layout": dict(layout.describe(), name=arguments.data_layout),
+               "self_reference_share": arguments.self_reference_share,
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
                                "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
                               if arguments.short_seq_len else None),
