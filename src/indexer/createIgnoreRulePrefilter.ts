@@ -14,7 +14,12 @@ export function createIgnoreRulePrefilter(matcher: Ignore): RegExp | undefined {
     const rules = (matcher as unknown as {_rules?: {_rules?: unknown}})._rules?._rules;
     if (!Array.isArray(rules) || rules.length === 0)
         return undefined;
-    const sources: string[] = [];
+    // `ignore` starts every rule's expression with "(?:^|\/)" (a pattern without a slash: at any
+    // depth) or "^" (an anchored one). Factoring these out tries the rules only where a path
+    // segment starts, instead of every rule at every character: several times faster on long paths.
+    const atSegmentStart: string[] = [];
+    const atStart: string[] = [];
+    const others: string[] = [];
     let flags: string | undefined;
     for (const rule of rules as unknown[]) {
         const regex = typeof rule === "object" && rule !== null ? (rule as {regex?: unknown}).regex : undefined;
@@ -23,10 +28,30 @@ export function createIgnoreRulePrefilter(matcher: Ignore): RegExp | undefined {
         if (flags !== undefined && regex.flags !== flags)
             return undefined;
         flags = regex.flags;
+        const source = regex.source;
         // A backreference or a named group would be renumbered or clash in the alternation.
-        if (/\\[1-9k]|\(\?<[^=!]/.test(regex.source))
+        if (/\\[1-9k]|\(\?<[^=!]/.test(source))
             return undefined;
-        sources.push(`(?:${regex.source})`);
+        if (source.startsWith(segmentStartPrefix) && !startsWithQuantifier(source, segmentStartPrefix.length))
+            atSegmentStart.push(`(?:${source.slice(segmentStartPrefix.length)})`);
+        else if (source.startsWith("^") && !startsWithQuantifier(source, 1))
+            atStart.push(`(?:${source.slice(1)})`);
+        else
+            others.push(`(?:${source})`);
     }
-    return new RegExp(sources.join("|"), flags);
+    const branches: string[] = [];
+    if (atSegmentStart.length > 0)
+        branches.push(`${segmentStartPrefix}(?:${atSegmentStart.join("|")})`);
+    if (atStart.length > 0)
+        branches.push(`^(?:${atStart.join("|")})`);
+    branches.push(...others);
+    return new RegExp(branches.join("|"), flags);
+}
+
+const segmentStartPrefix = "(?:^|\\/)";
+
+/** Whether the expression goes on with a quantifier at `index`: the prefix before it could then not be split off. */
+function startsWithQuantifier(source: string, index: number): boolean {
+    const next = source[index];
+    return next === "*" || next === "+" || next === "?" || next === "{";
 }
