@@ -11,14 +11,16 @@
 // folder rule, so below that folder the shallower file is dropped altogether (git would still apply
 // its other patterns there). Re-including a folder from a deeper file is rare.
 import ignore from "ignore";
-import {createIgnoreRulePrefilter} from "./createIgnoreRulePrefilter";
+import {createIgnoreRulePrefilter, type IgnoreRulePrefilter} from "./createIgnoreRulePrefilter";
 
 export type IgnoreRuleSource = {
     /** Where the rules come from, for messages: a folder-relative path such as "src/.gitignore", or "extraExcludes". */
     label: string;
     matcher: ignore.Ignore;
     /** Matches every path that some rule of `matcher` matches (see createIgnoreRulePrefilter); undefined: none. */
-    anyRuleMatches: RegExp | undefined;
+    anyRuleMatches: IgnoreRulePrefilter | undefined;
+    /** The answers for folders ("a/b/"), as testSource needs them for every path below. */
+    folderResults: Map<string, SourceTestResult>;
 };
 
 type IgnoreLevel = {
@@ -44,7 +46,7 @@ export class IgnoreRuleStack {
     public static createSource(label: string, patterns: string | readonly string[], ignoreCase: boolean): IgnoreRuleSource {
         const matcher = ignore({ignorecase: ignoreCase});
         matcher.add(typeof patterns === "string" ? patterns : [...patterns]);
-        return {label, matcher, anyRuleMatches: createIgnoreRulePrefilter(matcher)};
+        return {label, matcher, anyRuleMatches: createIgnoreRulePrefilter(matcher), folderResults: new Map()};
     }
 
     /**
@@ -123,24 +125,29 @@ type SourceTestResult = {ignored: boolean; unignored: boolean; rule?: {pattern: 
 const noRuleMatched: SourceTestResult = {ignored: false, unignored: false};
 
 /**
- * source.matcher.test(levelPath), with the same answer, faster for a path that no rule matches:
- * `ignore` then answers with the path's parent folder's result when that folder is ignored
- * ("a file in an excluded folder cannot be re-included"), else with no match. The parent's result
- * is cached inside the matcher, so this costs one alternation test and one cache lookup.
+ * source.matcher.test(levelPath), with the same answer, faster. The package answers a path inside
+ * an ignored folder with that folder's result ("a file in an excluded folder cannot be
+ * re-included"), and otherwise tests the path against every rule; here the folders' results are
+ * kept per source, and the rules are tried only when the prefilter says that one of them matches.
  */
 function testSource(source: IgnoreRuleSource, levelPath: string): SourceTestResult {
     const prefilter = source.anyRuleMatches;
     // Paths the package would refuse or split differently take its own test, so that it still decides (or throws).
-    if (prefilter === undefined || prefilter.test(levelPath) || !isPlainRelativePath(levelPath))
+    if (prefilter === undefined || !isPlainRelativePath(levelPath))
         return source.matcher.test(levelPath);
     const withoutSlash = levelPath.endsWith("/") ? levelPath.slice(0, -1) : levelPath;
     const parentEnd = withoutSlash.lastIndexOf("/");
     if (parentEnd !== -1) {
-        const parent = source.matcher.test(withoutSlash.slice(0, parentEnd + 1));
+        const parentPath = withoutSlash.slice(0, parentEnd + 1);
+        let parent = source.folderResults.get(parentPath);
+        if (parent === undefined) {
+            parent = testSource(source, parentPath);
+            source.folderResults.set(parentPath, parent);
+        }
         if (parent.ignored)
             return parent;
     }
-    return noRuleMatched;
+    return prefilter(levelPath) ? source.matcher.test(levelPath) : noRuleMatched;
 }
 
 function isPlainRelativePath(levelPath: string): boolean {

@@ -94,7 +94,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
                 useDefaultExcludes,
                 ignoreCase,
                 signal,
-                onFileSeen: () => progress.update({filesSeen: 1}),
+                onFileSeen: () => progress.fileSeen(),
                 // A nested repository has its own history: its queries start now, while the walk goes on
                 // (with the whole repository as the pathspec, which covers any folder pathspec of it).
                 onNestedRepository: (nested) => {
@@ -124,7 +124,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
                 readableByRepository.set(topLevel, (group = []));
             group.push(candidate);
             if (topLevel !== undefined && candidate.repositoryPath !== undefined)
-                repositoryEntry(repositories, topLevel).wanted.add(candidate.repositoryPath);
+                repositoryEntry(repositories, topLevel).wanted.push(candidate.repositoryPath);
         }
 
         // Date the files group by group as each repository answers: files outside git first, then
@@ -219,7 +219,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const sunk = sink({kind: "file", file, header: section.header, body: section.body});
         if (sunk !== undefined)
             await sunk;
-        progress.update({filesIndexed: 1, bytes: file.sizeBytes});
+        progress.fileIndexed(file.sizeBytes);
     }
 
     const tailStart = charOffset;
@@ -286,12 +286,13 @@ async function resolveFolders(folders: IndexWorkspaceOptions["folders"], fileSys
 }
 
 /** One repository's pathspecs (from the folders in it, "." for a nested one), the paths to date, and its running queries. */
-type RepositoryEntry = {pathspecs: Set<string>; wanted: Set<string>; started: StartedGitRepositoryState | undefined};
+/** `wanted` may repeat a path (two folders of one repository that overlap); finish() takes each once. A list, not a set: most of a large tree's paths are not tracked and are dropped there anyway. */
+type RepositoryEntry = {pathspecs: Set<string>; wanted: string[]; started: StartedGitRepositoryState | undefined};
 
 function repositoryEntry(repositories: Map<string, RepositoryEntry>, topLevel: string): RepositoryEntry {
     let entry = repositories.get(topLevel);
     if (entry === undefined) {
-        entry = {pathspecs: new Set(), wanted: new Set(), started: undefined};
+        entry = {pathspecs: new Set(), wanted: [], started: undefined};
         repositories.set(topLevel, entry);
     }
     return entry;
@@ -364,21 +365,28 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
     return settled;
 }
 
-function createProgressReporter(onProgress: ((progress: IndexProgress) => void) | undefined): {update(delta: Partial<IndexProgress>): void; finish(): void} {
+/** Counts without an object per call (it runs for every file); reports at most every 100 ms. */
+function createProgressReporter(onProgress: ((progress: IndexProgress) => void) | undefined): {fileSeen(): void; fileIndexed(bytes: number): void; finish(): void} {
     const totals: IndexProgress = {filesSeen: 0, filesIndexed: 0, bytes: 0};
     let lastReportMs = 0;
+    const report = (): void => {
+        if (onProgress === undefined)
+            return;
+        const now = Date.now();
+        if (now - lastReportMs >= progressIntervalMs) {
+            lastReportMs = now;
+            onProgress({...totals});
+        }
+    };
     return {
-        update: (delta) => {
-            totals.filesSeen += delta.filesSeen ?? 0;
-            totals.filesIndexed += delta.filesIndexed ?? 0;
-            totals.bytes += delta.bytes ?? 0;
-            if (onProgress === undefined)
-                return;
-            const now = Date.now();
-            if (now - lastReportMs >= progressIntervalMs) {
-                lastReportMs = now;
-                onProgress({...totals});
-            }
+        fileSeen: () => {
+            totals.filesSeen++;
+            report();
+        },
+        fileIndexed: (bytes) => {
+            totals.filesIndexed++;
+            totals.bytes += bytes;
+            report();
         },
         finish: () => onProgress?.({...totals})
     };

@@ -10,7 +10,7 @@ export type StartGitRepositoryStateOptions = Omit<ReadGitRepositoryStateOptions,
 
 export type StartedGitRepositoryState = {
     /** Waits for status and ls-files, then runs the log for `wantedPaths` (see ReadGitRepositoryStateOptions). Call once. */
-    finish(wantedPaths: ReadonlySet<string>): Promise<GitRepositoryState>;
+    finish(wantedPaths: Iterable<string>): Promise<GitRepositoryState>;
     /** Kills the queries still running, when their answer will not be used (the index failed, or other pathspecs are needed). */
     cancel(): void;
 };
