@@ -189,8 +189,10 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
             await Promise.allSettled(reads.slice(index).filter((pending) => pending !== undefined));
             throw error;
         }
-        reads[index] = undefined;
-        startRead(index + readAheadFiles);
+        if (!synchronous) {
+            reads[index] = undefined;
+            startRead(index + readAheadFiles);
+        }
         if (read.kind === "skip") {
             skipped.push({displayPath: candidate.displayPath, reason: read.reason, detail: read.detail});
             continue;
