@@ -4,7 +4,6 @@
 // one at a time in prompt order, handing each section to the caller's sink. Nothing holds more
 // than a few files' contents at once (a short read-ahead), so memory is bounded by the largest
 // file, not by the workspace.
-import * as cryptoModule from "node:crypto";
 import {createHash} from "node:crypto";
 import {statSync} from "node:fs";
 import * as path from "node:path";
@@ -25,6 +24,7 @@ import {guessLanguageId} from "./guessLanguageId";
 import {WorkspaceFolderError} from "./WorkspaceFolderError";
 import {findKnownBinaryExtension} from "./detectBinaryContent";
 import {yieldToEventLoop} from "./yieldToEventLoop";
+import {selectSha256Hex} from "./selectSha256Hex";
 
 export type PromptChunk =
     /** One file's section: `header` then `body`; `file` carries its final character spans. */
@@ -254,12 +254,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     };
 }
 
-// crypto.hash (Node 20.12+) hashes in one call, measurably faster than a Hash object for many small files.
-const oneShotHash = (cryptoModule as {hash?: (algorithm: string, data: Uint8Array, encoding: "hex") => string}).hash;
-
-function sha256Hex(bytes: Uint8Array): string {
-    return oneShotHash !== undefined ? oneShotHash("sha256", bytes, "hex") : createHash("sha256").update(bytes).digest("hex");
-}
+const sha256Hex = selectSha256Hex();
 
 type ResolvedFolder = {name: string; path: string; displayPrefix: string};
 
