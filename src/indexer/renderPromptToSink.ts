@@ -282,8 +282,12 @@ async function resolveFolders(folders: IndexWorkspaceOptions["folders"], fileSys
     return resolved;
 }
 
-/** One repository's pathspecs (from the folders in it, "." for a nested one), the paths to date, and its running queries. */
-/** `wanted` may repeat a path (two folders of one repository that overlap); finish() takes each once. A list, not a set: most of a large tree's paths are not tracked and are dropped there anyway. */
+/**
+ * One repository's pathspecs (from the folders in it, "." for a nested one), the paths to date, and
+ * its running queries. `wanted` is a list, not a set: most of a large tree's paths are not tracked
+ * and are dropped by finish() anyway, which also takes a path listed twice (two overlapping folders
+ * of one repository) once.
+ */
 type RepositoryEntry = {pathspecs: Set<string>; wanted: string[]; started: StartedGitRepositoryState | undefined};
 
 function repositoryEntry(repositories: Map<string, RepositoryEntry>, topLevel: string): RepositoryEntry {
