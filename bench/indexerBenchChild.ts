@@ -31,6 +31,7 @@ async function main(): Promise<void> {
         skippedByReason[skipped.reason] = (skippedByReason[skipped.reason] ?? 0) + 1;
     process.stdout.write(JSON.stringify({
         mode,
+        nodeVersion: process.version,
         elapsedMs,
         maxRssMiB: process.resourceUsage().maxRSS / 1024,
         files: manifest.files.length,

@@ -4,7 +4,6 @@
 // one at a time in prompt order, handing each section to the caller's sink. Nothing holds more
 // than a few files' contents at once (a short read-ahead), so memory is bounded by the largest
 // file, not by the workspace.
-import * as cryptoModule from "node:crypto";
 import {createHash} from "node:crypto";
 import {statSync} from "node:fs";
 import * as path from "node:path";
@@ -25,6 +24,7 @@ import {guessLanguageId} from "./guessLanguageId";
 import {WorkspaceFolderError} from "./WorkspaceFolderError";
 import {findKnownBinaryExtension} from "./detectBinaryContent";
 import {yieldToEventLoop} from "./yieldToEventLoop";
+import {selectSha256Hex} from "./selectSha256Hex";
 
 export type PromptChunk =
     /** One file's section: `header` then `body`; `file` carries its final character spans. */
@@ -94,7 +94,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
                 useDefaultExcludes,
                 ignoreCase,
                 signal,
-                onFileSeen: () => progress.update({filesSeen: 1}),
+                onFileSeen: () => progress.fileSeen(),
                 // A nested repository has its own history: its queries start now, while the walk goes on
                 // (with the whole repository as the pathspec, which covers any folder pathspec of it).
                 onNestedRepository: (nested) => {
@@ -124,7 +124,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
                 readableByRepository.set(topLevel, (group = []));
             group.push(candidate);
             if (topLevel !== undefined && candidate.repositoryPath !== undefined)
-                repositoryEntry(repositories, topLevel).wanted.add(candidate.repositoryPath);
+                repositoryEntry(repositories, topLevel).wanted.push(candidate.repositoryPath);
         }
 
         // Date the files group by group as each repository answers: files outside git first, then
@@ -189,8 +189,10 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
             await Promise.allSettled(reads.slice(index).filter((pending) => pending !== undefined));
             throw error;
         }
-        reads[index] = undefined;
-        startRead(index + readAheadFiles);
+        if (!synchronous) {
+            reads[index] = undefined;
+            startRead(index + readAheadFiles);
+        }
         if (read.kind === "skip") {
             skipped.push({displayPath: candidate.displayPath, reason: read.reason, detail: read.detail});
             continue;
@@ -219,7 +221,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const sunk = sink({kind: "file", file, header: section.header, body: section.body});
         if (sunk !== undefined)
             await sunk;
-        progress.update({filesIndexed: 1, bytes: file.sizeBytes});
+        progress.fileIndexed(file.sizeBytes);
     }
 
     const tailStart = charOffset;
@@ -252,12 +254,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     };
 }
 
-// crypto.hash (Node 20.12+) hashes in one call, measurably faster than a Hash object for many small files.
-const oneShotHash = (cryptoModule as {hash?: (algorithm: string, data: Uint8Array, encoding: "hex") => string}).hash;
-
-function sha256Hex(bytes: Uint8Array): string {
-    return oneShotHash !== undefined ? oneShotHash("sha256", bytes, "hex") : createHash("sha256").update(bytes).digest("hex");
-}
+const sha256Hex = selectSha256Hex();
 
 type ResolvedFolder = {name: string; path: string; displayPrefix: string};
 
@@ -285,13 +282,18 @@ async function resolveFolders(folders: IndexWorkspaceOptions["folders"], fileSys
     return resolved;
 }
 
-/** One repository's pathspecs (from the folders in it, "." for a nested one), the paths to date, and its running queries. */
-type RepositoryEntry = {pathspecs: Set<string>; wanted: Set<string>; started: StartedGitRepositoryState | undefined};
+/**
+ * One repository's pathspecs (from the folders in it, "." for a nested one), the paths to date, and
+ * its running queries. `wanted` is a list, not a set: most of a large tree's paths are not tracked
+ * and are dropped by finish() anyway, which also takes a path listed twice (two overlapping folders
+ * of one repository) once.
+ */
+type RepositoryEntry = {pathspecs: Set<string>; wanted: string[]; started: StartedGitRepositoryState | undefined};
 
 function repositoryEntry(repositories: Map<string, RepositoryEntry>, topLevel: string): RepositoryEntry {
     let entry = repositories.get(topLevel);
     if (entry === undefined) {
-        entry = {pathspecs: new Set(), wanted: new Set(), started: undefined};
+        entry = {pathspecs: new Set(), wanted: [], started: undefined};
         repositories.set(topLevel, entry);
     }
     return entry;
@@ -364,21 +366,28 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
     return settled;
 }
 
-function createProgressReporter(onProgress: ((progress: IndexProgress) => void) | undefined): {update(delta: Partial<IndexProgress>): void; finish(): void} {
+/** Counts without an object per call (it runs for every file); reports at most every 100 ms. */
+function createProgressReporter(onProgress: ((progress: IndexProgress) => void) | undefined): {fileSeen(): void; fileIndexed(bytes: number): void; finish(): void} {
     const totals: IndexProgress = {filesSeen: 0, filesIndexed: 0, bytes: 0};
     let lastReportMs = 0;
+    const report = (): void => {
+        if (onProgress === undefined)
+            return;
+        const now = Date.now();
+        if (now - lastReportMs >= progressIntervalMs) {
+            lastReportMs = now;
+            onProgress({...totals});
+        }
+    };
     return {
-        update: (delta) => {
-            totals.filesSeen += delta.filesSeen ?? 0;
-            totals.filesIndexed += delta.filesIndexed ?? 0;
-            totals.bytes += delta.bytes ?? 0;
-            if (onProgress === undefined)
-                return;
-            const now = Date.now();
-            if (now - lastReportMs >= progressIntervalMs) {
-                lastReportMs = now;
-                onProgress({...totals});
-            }
+        fileSeen: () => {
+            totals.filesSeen++;
+            report();
+        },
+        fileIndexed: (bytes) => {
+            totals.filesIndexed++;
+            totals.bytes += bytes;
+            report();
         },
         finish: () => onProgress?.({...totals})
     };

@@ -40,6 +40,22 @@ describe("git repository state, started before the wanted paths are known", () =
         assert.equal(whole.lastCommitMsByPath.get("old.ts"), Date.parse("2020-01-01T00:00:00Z"));
     });
 
+    it("in a copied repository (new inodes), reports exactly the edited files, also one edited to the same size and modification time", async () => {
+        const original = repositoryWithHistory();
+        const copy = createTemporaryFolder("kvd-git-copy-");
+        fixtures.push(copy);
+        fs.cpSync(original, copy, {recursive: true});
+        const wanted = new Set(["old.ts", "src/middle.ts", "src/edited.ts", "untracked.ts", "renamed-to.ts"]);
+        const before = await startGitRepositoryState({topLevel: copy, pathspecs: ["."], gitCommand: "git"}).finish(wanted);
+        assert.deepEqual([...before.uncommittedPaths].sort(), ["renamed-from.ts", "renamed-to.ts", "src/edited.ts", "untracked.ts"]);
+        const middle = path.join(copy, "src", "middle.ts");
+        const stats = fs.statSync(middle);
+        fs.writeFileSync(middle, "X"); // same size as "2"
+        fs.utimesSync(middle, stats.atime, stats.mtime);
+        const after = await startGitRepositoryState({topLevel: copy, pathspecs: ["."], gitCommand: "git"}).finish(wanted);
+        assert.deepEqual([...after.uncommittedPaths].sort(), ["renamed-from.ts", "renamed-to.ts", "src/edited.ts", "src/middle.ts", "untracked.ts"]);
+    });
+
     it("reports a broken repository as a problem (the indexer then falls back to modification times)", async () => {
         const root = repositoryWithHistory();
         fs.writeFileSync(path.join(root, ".git", "HEAD"), "garbage\n");
