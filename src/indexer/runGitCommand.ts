@@ -8,6 +8,10 @@ export type GitRunOptions = {
     cwd: string;
     args: readonly string[];
     signal?: AbortSignal;
+    /** Extra environment variables for git. */
+    env?: Readonly<Record<string, string>>;
+    /** Let git take optional locks: only for an index of our own (GIT_INDEX_FILE), never the repository's. */
+    allowOptionalLocks?: boolean;
     /** Called with each complete NUL-terminated record; return true to stop early. */
     onRecord(record: string): boolean | void;
 };
@@ -19,8 +23,9 @@ export function runGitCommand(options: GitRunOptions): Promise<GitRunOutcome> {
         let stoppedEarly = false;
         let stderr = "";
         let pending: Buffer[] = [];
-        const child = spawn(options.gitCommand, ["--no-optional-locks", "-c", "core.quotepath=off", ...options.args], {
+        const child = spawn(options.gitCommand, [...(options.allowOptionalLocks === true ? [] : ["--no-optional-locks"]), "-c", "core.quotepath=off", ...options.args], {
             cwd: options.cwd,
+            env: options.env === undefined ? undefined : {...process.env, ...options.env},
             stdio: ["ignore", "pipe", "pipe"],
             signal: options.signal,
             windowsHide: true
