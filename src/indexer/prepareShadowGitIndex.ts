@@ -8,7 +8,7 @@
 // up-to-date index costs. The shadow is copied again whenever the real index changes (staging, a
 // commit, a checkout, or git's own refresh), so it never answers from stale staging.
 import {createHash} from "node:crypto";
-import {copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from "node:fs";
+import {copyFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -30,9 +30,10 @@ export function prepareShadowGitIndex(indexPath: string, shadowFolder: string): 
         const indexStat = statSync(indexPath);
         source = {indexPath, size: indexStat.size, mtimeMs: indexStat.mtimeMs, ctimeMs: indexStat.ctimeMs, ino: indexStat.ino};
         mkdirSync(shadowFolder, {recursive: true, mode: 0o700});
-        const folderStat = statSync(shadowFolder);
-        // Another user's folder, or one others can write to, could hand git an index of their making.
-        if ((typeof process.getuid === "function" && folderStat.uid !== process.getuid()) || (process.platform !== "win32" && (folderStat.mode & 0o022) !== 0))
+        const folderStat = lstatSync(shadowFolder);
+        // Another user's folder, one others can write to, or a link planted in its place could hand
+        // git an index of someone else's making or send our copies elsewhere.
+        if (!folderStat.isDirectory() || (typeof process.getuid === "function" && folderStat.uid !== process.getuid()) || (process.platform !== "win32" && (folderStat.mode & 0o022) !== 0))
             return undefined;
     } catch {
         return undefined;

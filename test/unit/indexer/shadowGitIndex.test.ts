@@ -62,6 +62,17 @@ describe("git status on a shadow copy of the index", () => {
         assert.deepEqual(fs.readdirSync(folder), []);
     });
 
+    it("does without a shadow when its folder is a symbolic link", async () => {
+        const root = committedRepository();
+        const folder = shadowFolder();
+        const target = `${folder}-target`;
+        fs.mkdirSync(target, {mode: 0o700});
+        fs.symlinkSync(target, folder);
+        assert.equal(prepareShadowGitIndex(path.join(root, ".git", "index"), folder), undefined);
+        assert.deepEqual(await uncommittedPaths(root, folder), []);
+        assert.deepEqual(fs.readdirSync(target), []);
+    });
+
     it("discards a shadow git cannot read and answers from the real index", async () => {
         const root = committedRepository();
         const folder = shadowFolder();
