@@ -8,7 +8,7 @@
 // up-to-date index costs. The shadow is copied again whenever the real index changes (staging, a
 // commit, a checkout, or git's own refresh), so it never answers from stale staging.
 import {createHash} from "node:crypto";
-import {copyFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from "node:fs";
+import {copyFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, type Stats} from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -26,8 +26,9 @@ type ShadowSource = {indexPath: string; size: number; mtimeMs: number; ctimeMs: 
  */
 export function prepareShadowGitIndex(indexPath: string, shadowFolder: string): string | undefined {
     let source: ShadowSource;
+    let indexStat: Stats;
     try {
-        const indexStat = statSync(indexPath);
+        indexStat = statSync(indexPath);
         source = {indexPath, size: indexStat.size, mtimeMs: indexStat.mtimeMs, ctimeMs: indexStat.ctimeMs, ino: indexStat.ino};
         mkdirSync(shadowFolder, {recursive: true, mode: 0o700});
         const folderStat = lstatSync(shadowFolder);
@@ -52,6 +53,13 @@ export function prepareShadowGitIndex(indexPath: string, shadowFolder: string): 
         // a different state and copies again. Copy, then rename, so that git never reads half a copy.
         const partialPath = `${shadowPath}.${String(process.pid)}.partial`;
         copyFileSync(indexPath, partialPath);
+        // The copy keeps the index's modification time: git trusts an entry's recorded file times only
+        // when the file is older than the index ("racy git"), so a newer copy could take a file edited in
+        // the same second as the index was written for unchanged. The first status on the copy checks
+        // those entries' contents, as on the real index, and stores the copy refreshed.
+        // A millisecond earlier: file times are set through floating-point seconds, which may round up,
+        // and an older copy only makes git check a few more entries, a newer one could skip one.
+        utimesSync(partialPath, indexStat.atimeMs / 1000, (indexStat.mtimeMs - 1) / 1000);
         renameSync(partialPath, shadowPath);
         writeFileSync(sourcePath, JSON.stringify(source));
         return shadowPath;

@@ -42,6 +42,14 @@ describe("git status on a shadow copy of the index", () => {
         assert.ok(fs.readFileSync(indexPath).equals(indexBytes) && fs.statSync(indexPath).mtimeMs === indexMtimeMs, "the real index is untouched");
         const shadows = fs.readdirSync(folder).filter((name) => name.endsWith(".index"));
         assert.equal(shadows.length, 1);
+        // A new copy keeps the index's modification time, so git's check of racily clean entries holds on it.
+        fs.rmSync(path.join(folder, `${shadows[0]!}.source.json`));
+        const copied = prepareShadowGitIndex(indexPath, folder);
+        assert.equal(copied, path.join(folder, shadows[0]!));
+        // About a millisecond older (never newer: an older copy only makes git check more entries).
+        const copiedMtimeMs = fs.statSync(copied).mtimeMs;
+        assert.ok(copiedMtimeMs < indexMtimeMs && copiedMtimeMs > indexMtimeMs - 2, `copy ${copiedMtimeMs}, index ${indexMtimeMs}`);
+        assert.ok(fs.readFileSync(copied).equals(indexBytes));
         git(root, ["add", "src/b.ts"]);
         assert.deepEqual(await uncommittedPaths(root, folder), ["src/b.ts"], "a staged change is uncommitted");
         git(root, ["commit", "-q", "-m", "edit b"]);
