@@ -11,11 +11,21 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 // A question of a kind the bundled small model was trained on (a value next to a named setting).
 // Arguments: [question] [--cache-dir DIR] (the test of this script gives it a fresh cache folder).
-const cacheDirFlag = process.argv.indexOf("--cache-dir");
-const questionArguments = process.argv.slice(2).filter((_argument, index) => cacheDirFlag === -1 || (index + 2 !== cacheDirFlag && index + 2 !== cacheDirFlag + 1));
-const question = questionArguments[0] ?? "What is the value of retryLimit in config/defaults.json?";
+let question = "What is the value of retryLimit in config/defaults.json?";
+let questionGiven = false;
+let cacheDir = path.join(root, ".cache", "demo-cache");
+for (let index = 2; index < process.argv.length; index++) {
+    const argument = process.argv[index];
+    if (argument === "--cache-dir") {
+        const value = process.argv[++index];
+        if (value !== undefined)
+            cacheDir = path.resolve(value);
+    } else if (!questionGiven) {
+        question = argument;
+        questionGiven = true;
+    }
+}
 const trainedModelPath = path.join(root, "models", "small.gguf");
-const cacheDir = cacheDirFlag !== -1 && process.argv[cacheDirFlag + 1] !== undefined ? path.resolve(process.argv[cacheDirFlag + 1]) : path.join(root, ".cache", "demo-cache");
 const workspace = path.join(root, "samples", "workspace");
 
 function step(title) {

@@ -6,7 +6,7 @@
 import type {GitRepositoryState, ReadGitRepositoryStateOptions} from "./readGitRepositoryState";
 import * as path from "node:path";
 import {defaultShadowGitIndexFolder, discardShadowGitIndex, prepareShadowGitIndex} from "./prepareShadowGitIndex";
-import {runGitCommand, type GitRunOutcome} from "./runGitCommand";
+import {runGitCommand} from "./runGitCommand";
 
 export type StartGitRepositoryStateOptions = Omit<ReadGitRepositoryStateOptions, "wantedPaths"> & {
     /** Where `git status` keeps its copies of repositories' indexes (prepareShadowGitIndex); default: a folder of this user's under the system's temporary folder. */
@@ -73,11 +73,11 @@ async function readStatus(options: StartGitRepositoryStateOptions, pathspecArgs:
     const shadowPath = indexPath === undefined ? undefined : prepareShadowGitIndex(indexPath, options.shadowIndexFolder ?? defaultShadowGitIndexFolder());
     if (shadowPath !== undefined) {
         const shadowed = await runStatus(options, pathspecArgs, shadowPath);
-        if (shadowed.ok || options.signal?.aborted === true)
-            return shadowed.status;
+        if (shadowed.problem === undefined || options.signal?.aborted === true)
+            return shadowed;
         discardShadowGitIndex(shadowPath); // git could not use it: fall back to the real index
     }
-    return (await runStatus(options, pathspecArgs, undefined)).status;
+    return runStatus(options, pathspecArgs, undefined);
 }
 
 /** The repository's index file (it lies elsewhere in a linked worktree or a submodule), or undefined. */
@@ -96,10 +96,10 @@ async function readIndexPath(options: StartGitRepositoryStateOptions): Promise<s
     return outcome.ok && relative !== "" ? path.resolve(options.topLevel, relative) : undefined;
 }
 
-async function runStatus(options: StartGitRepositoryStateOptions, pathspecArgs: readonly string[], shadowIndexPath: string | undefined): Promise<{ok: boolean; status: StatusOutcome}> {
+async function runStatus(options: StartGitRepositoryStateOptions, pathspecArgs: readonly string[], shadowIndexPath: string | undefined): Promise<StatusOutcome> {
     const uncommittedPaths = new Set<string>();
     let skipNext = false;
-    const outcome: GitRunOutcome = await runGitCommand({
+    const outcome = await runGitCommand({
         gitCommand: options.gitCommand,
         cwd: options.topLevel,
         // On the shadow, git may refresh and store it (the point of the shadow); never the real index.
@@ -124,7 +124,7 @@ async function runStatus(options: StartGitRepositoryStateOptions, pathspecArgs: 
             skipNext = state.includes("R") || state.includes("C");
         }
     });
-    return {ok: outcome.ok, status: {uncommittedPaths, problem: outcome.ok ? undefined : `git status failed: ${outcome.message}`}};
+    return {uncommittedPaths, problem: outcome.ok ? undefined : `git status failed: ${outcome.message}`};
 }
 
 async function readTrackedPaths(options: StartGitRepositoryStateOptions, pathspecArgs: readonly string[]): Promise<Set<string> | undefined> {

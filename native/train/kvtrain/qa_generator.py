@@ -321,18 +321,23 @@ def takes_self_reference(text, share):
     return share > 0 and zlib.crc32(("self-reference/" + text).encode("utf-8")) % 10000 < share * 10000
 
 
+def definition_line(lines, name):
+    """The index of the unindented line that defines function `name` in a generated source file."""
+    return next(index for index, line in enumerate(lines) if (name + "(") in line and not line.startswith((" ", "\t")))
+
+
+def body_start_line(lines, name, extension):
+    """The index of the first line inside function `name`'s body (C puts the opening brace on a line of its own)."""
+    return definition_line(lines, name) + (2 if extension == "c" else 1)
+
+
 def add_self_references(content, extension, path, functions, share):
     lines = content.split("\n")
     for function in functions:
-        if not takes_self_reference(function.name, share):
-            continue
-        opening = next(index for index, line in enumerate(lines) if (function.name + "(") in line and not line.startswith((" ", "\t")))
-        # C puts the opening brace on the line after the signature.
-        after = opening + 2 if extension == "c" else opening + 1
-        lines.insert(after, _TRACE_LINES[extension] % function.name)
+        if takes_self_reference(function.name, share):
+            lines.insert(body_start_line(lines, function.name, extension), _TRACE_LINES[extension] % function.name)
     if functions and takes_self_reference(path, share):
-        first = next(index for index, line in enumerate(lines) if (functions[0].name + "(") in line and not line.startswith((" ", "\t")))
-        lines.insert(first, _PATH_COMMENTS[extension] % path)
+        lines.insert(definition_line(lines, functions[0].name), _PATH_COMMENTS[extension] % path)
     return "\n".join(lines)
 
 

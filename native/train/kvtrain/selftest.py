@@ -9,7 +9,8 @@ import sys
 from .chat_format import LOSS_ANSWER, encode_chat, render_chat_text, render_file_block, render_workspace_blocks
 from .data_stream import DATA_LAYOUTS, build_chat
 from .eval_sets import generate_eval_set
-from .qa_generator import FAMILIES, PATH_ANSWER_FAMILIES, generate_workspace, pick_questions
+from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, body_start_line, definition_line, generate_workspace,
+                           pick_questions)
 from .tokenizer import shared_tokenizer
 
 
@@ -113,8 +114,8 @@ def run_checks():
         if fact["family"] != "function_file":
             continue
         lines = referenced_files[fact["path"]].split("\n")
-        opening = next(index for index, line in enumerate(lines) if fact["name"] + "(" in line and not line.startswith((" ", "\t")))
-        trace = lines[opening + (2 if fact["path"].endswith(".c") else 1)]
+        opening = definition_line(lines, fact["name"])
+        trace = lines[body_start_line(lines, fact["name"], fact["path"].rsplit(".", 1)[-1])]
         each_traced = each_traced and ("enter" in trace and fact["name"] in trace)
         module = [index for index, line in enumerate(lines) if ("module " + fact["path"]) in line]
         each_path = each_path and len(module) == 1 and module[0] < opening
