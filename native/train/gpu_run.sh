@@ -37,6 +37,6 @@ if [ "$TINY_STEPS" -gt 0 ]; then run_model tiny "$TINY_STEPS" "$TINY_MINUTES" 0 
 if [ "$SMALL_STEPS" -gt 0 ]; then run_model small "$SMALL_STEPS" "$SMALL_MINUTES" "$SMALL_GPU" "$SMALL_WORKERS" "${SMALL_LAUNCH[@]}" -- & fi
 wait
 # Error output (tracebacks) is kept only when there is some, so the results stay within 8 files.
-for f in "$OUT"/*-stderr.txt; do grep -v '^\[' "$f" > "$f.tmp"; if [ -s "$f.tmp" ]; then mv "$f.tmp" "$f"; else rm -f "$f" "$f.tmp"; fi; done
+for f in "$OUT"/*-stderr.txt; do grep -v -e '^\[' -e '^\*\*\*' -e 'OMP_NUM_THREADS' -e '^$' "$f" > "$f.tmp"; if [ -s "$f.tmp" ]; then mv "$f.tmp" "$f"; else rm -f "$f" "$f.tmp"; fi; done
 tail -n 4 "$OUT"/*-log.txt
 ls -la "$OUT"

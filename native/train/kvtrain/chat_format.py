@@ -93,6 +93,31 @@ def render_chat_text(system, turns, add_generation_prompt_for=None):
 LOSS_NONE = 0     # BOS, template tokens, question
 LOSS_CONTEXT = 1  # workspace text
 LOSS_ANSWER = 2   # the assistant's answer and its <|im_end|>
+LOSS_SECOND_HOP = 4  # an answer token that starts a field found by a second hop (counted as an answer token too)
+LOSS_SELF_REFERENCE = 3  # in training workspaces, the name or path in a self reference line (qa_generator.add_self_references)
+
+
+def self_reference_pieces(block, self_reference_lines):
+    """A workspace block as [(text, loss class)]: the names and paths that self reference lines name
+    get LOSS_SELF_REFERENCE (with the space before them), everything else LOSS_CONTEXT. Cuts fall only
+    where the pre-tokenizer splits anyway (before a space or a quote, after a letter or digit), so the pieces
+    tokenize exactly as the whole block (selftest)."""
+    pieces, pending = [], []
+    for line in block.split("\n"):
+        named = self_reference_lines.get(line)
+        if named is None:
+            pending.append(line + "\n")
+            continue
+        end = line.rindex(named) + len(named)
+        start = end - len(named) - (1 if line[end - len(named) - 1] == " " else 0)  # " name" is one pre-token
+        pending.append(line[:start])
+        pieces.append(("".join(pending), LOSS_CONTEXT))
+        pieces.append((line[start:end], LOSS_SELF_REFERENCE))
+        pending = [line[end:] + "\n"]
+    rest = "".join(pending)[:-1]  # split() gave one line more than the block has newlines
+    if rest:
+        pieces.append((rest, LOSS_CONTEXT))
+    return [(text, loss_class) for text, loss_class in pieces if text]
 
 
 def encode_chat(tokenizer, system_blocks, turns, with_bos=True, turn_ends=None):
@@ -106,6 +131,14 @@ def encode_chat(tokenizer, system_blocks, turns, with_bos=True, turn_ends=None):
         ids.extend(piece)
         classes.extend([loss_class] * len(piece))
 
+    def add_answer(answer, hop_offsets):
+        piece = tokenizer.encode(answer)
+        start = 0
+        for token_id in piece:
+            ids.append(token_id)
+            classes.append(LOSS_SECOND_HOP if start in hop_offsets else LOSS_ANSWER)
+            start += len(tokenizer.decode([token_id]))
+
     def add_token(token_id, loss_class):
         ids.append(token_id)
         classes.append(loss_class)
@@ -114,11 +147,17 @@ def encode_chat(tokenizer, system_blocks, turns, with_bos=True, turn_ends=None):
         add_token(tokenizer.bos_id, LOSS_NONE)
     add_token(tokenizer.im_start_id, LOSS_NONE)
     add_text("system\n", LOSS_NONE)
-    for block in system_blocks:
-        add_text(block, LOSS_CONTEXT)
+    for block in system_blocks:  # a text, or [(text, loss class)] (self_reference_pieces)
+        if isinstance(block, str):
+            add_text(block, LOSS_CONTEXT)
+        else:
+            for text, loss_class in block:
+                add_text(text, loss_class)
     add_token(tokenizer.im_end_id, LOSS_NONE)
     add_text("\n", LOSS_NONE)
-    for question, answer in turns:
+    for turn in turns:  # (question, answer) or (question, answer, second-hop offsets in the answer)
+        question, answer = turn[0], turn[1]
+        hop_offsets = turn[2] if len(turn) > 2 else ()
         add_token(tokenizer.im_start_id, LOSS_NONE)
         add_text("user\n" + question, LOSS_NONE)
         add_token(tokenizer.im_end_id, LOSS_NONE)
@@ -127,7 +166,7 @@ def encode_chat(tokenizer, system_blocks, turns, with_bos=True, turn_ends=None):
         add_text("assistant\n", LOSS_NONE)
         if answer is None:
             break
-        add_text(answer, LOSS_ANSWER)
+        add_answer(answer, hop_offsets)
         add_token(tokenizer.im_end_id, LOSS_ANSWER)
         add_text("\n", LOSS_NONE)
         if turn_ends is not None:

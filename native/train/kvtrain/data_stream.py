@@ -10,9 +10,9 @@ import random
 
 import numpy as np
 
-from .chat_format import (LOSS_CONTEXT, LOSS_NONE, DEFAULT_PREAMBLE, RenderStyle, encode_chat,
+from .chat_format import (LOSS_CONTEXT, LOSS_NONE, self_reference_pieces, DEFAULT_PREAMBLE, RenderStyle, encode_chat,
                           render_file_block, render_workspace_blocks)
-from .qa_generator import PATH_ANSWER_FAMILIES, generate_workspace, pick_questions
+from .qa_generator import PATH_ANSWER_FAMILIES, generate_workspace, pick_questions, second_hop_offsets
 
 # The families that need two hops (find the definition, then its file header or enclosing function)
 # are learned far more slowly than plain value lookups; asking them more often helped tiny (2k
@@ -68,8 +68,10 @@ QUESTION_ROOM = 1100
 
 class StreamSettings:
     def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
-                 path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], self_reference_share=0.0):
+                 path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], self_reference_share=0.0,
+                 restate_error_messages=False):
         self.seq_len = seq_len
+        self.restate_error_messages = restate_error_messages  # qa_generator.RESTATED_ERROR_ANSWER
         self.layout = layout  # a DataLayout
         self.path_family_weight = path_family_weight  # how often the two-hop (path answer) families are asked
         self.code_share = code_share            # sequences of plain code text
@@ -92,7 +94,7 @@ def _workspace_target(rng, room):
 
 def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False,
                path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], max_tokens=None,
-               self_reference_share=0.0):
+               self_reference_share=0.0, restate_error_messages=False):
     """Token ids and loss classes of one chat about a generated workspace; with max_tokens, the last
     question turns are left out so the chat fits (None when not even one turn fits)."""
     def count(path, content):
@@ -102,15 +104,19 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
                                    self_reference_share)
     question_count = max(3, min(48, target_tokens // 250))
     questions = pick_questions(rng, workspace, question_count, family_weights=training_family_weights(path_family_weight),
-                               one_path_answer_per_file=layout.one_path_answer_per_file)
+                               one_path_answer_per_file=layout.one_path_answer_per_file,
+                               restate_error_messages=restate_error_messages)
     if product_style:
         style = RenderStyle()
     else:
         style = RenderStyle(preamble=rng.choice(layout.preambles), blank_line_between_files=rng.random() < layout.blank_line_share,
                             file_list_tail=rng.random() < layout.file_list_share)
     blocks = render_workspace_blocks(workspace.files, style)
+    if workspace.self_reference_lines:
+        blocks = [self_reference_pieces(block, workspace.self_reference_lines) for block in blocks]
     turn_ends = []
-    ids, classes = encode_chat(tokenizer, blocks, [(question, answer) for _fact, question, answer in questions], turn_ends=turn_ends)
+    ids, classes = encode_chat(tokenizer, blocks, [(question, answer, second_hop_offsets(fact, answer)) for fact, question, answer in questions],
+                               turn_ends=turn_ends)
     if max_tokens is None or len(ids) <= max_tokens:
         return ids, classes
     fitting = [end for end in turn_ends if end <= max_tokens]
@@ -142,7 +148,8 @@ def build_sequence(rng, tokenizer, corpus, settings):
             target = _workspace_target(rng, room - 400 - min(QUESTION_ROOM, int((room - 400) * 0.23)))
             chat = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share,
                               path_family_weight=settings.path_family_weight, layout=settings.layout, max_tokens=room,
-                              self_reference_share=settings.self_reference_share)
+                              self_reference_share=settings.self_reference_share,
+                              restate_error_messages=settings.restate_error_messages)
             if chat is None:
                 failures += 1
                 continue

@@ -46,6 +46,14 @@ ANSWER_TEMPLATES = {
     "error_function": "It is raised by {function} in {path}.",
 }
 
+# An answer that restates the error message before the function and path (--restate-error-messages):
+# the message then sits right before what must be looked up from it, as a name does in the one-hop answers.
+RESTATED_ERROR_ANSWER = '"{message}" is raised by {function} in {path}.'
+
+# The answer fields found by a second hop, back from the definition or message the question names to
+# its file header or enclosing function (models/small.md, "Where the two-hop answers fail").
+SECOND_HOP_FIELDS = {"function_file": ("path",), "error_file": ("function", "path"), "error_function": ("function", "path")}
+
 CONSTANT_SUFFIXES = ["LIMIT", "TIMEOUT", "COUNT", "SIZE", "PORT", "MODE", "NAME", "PREFIX", "RATIO", "MAX",
                      "MIN", "DELAY", "INTERVAL", "URL", "PATH", "KEY", "LEVEL", "THRESHOLD", "VERSION", "ID"]
 PARAMETER_TYPES = ["number", "string", "boolean"]
@@ -331,13 +339,21 @@ def body_start_line(lines, name, extension):
     return definition_line(lines, name) + (2 if extension == "c" else 1)
 
 
-def add_self_references(content, extension, path, functions, share):
+def add_self_references(content, extension, path, functions, share, inserted=None):
+    """The content with its self references; inserted (a dict), when given, receives each inserted
+    line mapped to the name or path it names (data_stream gives those names their own loss)."""
     lines = content.split("\n")
     for function in functions:
         if takes_self_reference(function.name, share):
-            lines.insert(body_start_line(lines, function.name, extension), _TRACE_LINES[extension] % function.name)
+            line = _TRACE_LINES[extension] % function.name
+            lines.insert(body_start_line(lines, function.name, extension), line)
+            if inserted is not None:
+                inserted[line] = function.name
     if functions and takes_self_reference(path, share):
-        lines.insert(definition_line(lines, functions[0].name), _PATH_COMMENTS[extension] % path)
+        line = _PATH_COMMENTS[extension] % path
+        lines.insert(definition_line(lines, functions[0].name), line)
+        if inserted is not None:
+            inserted[line] = path
     return "\n".join(lines)
 
 
@@ -385,9 +401,10 @@ def _markdown_file(rng, namer, mentioned):
 # --- workspaces ---------------------------------------------------------------------------------
 
 class Workspace:
-    def __init__(self, files, facts):
+    def __init__(self, files, facts, self_reference_lines=None):
         self.files = files  # [(path, content)]
         self.facts = facts  # [dict]
+        self.self_reference_lines = self_reference_lines or {}  # inserted line -> the name or path it names
 
 
 def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=None, real_code_share=0.0, self_reference_share=0.0):
@@ -399,6 +416,7 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
     namer = Namer(rng, split)
     files, facts, known_functions, mentioned = [], [], [], []
     used_paths = set()
+    self_reference_lines = {}
     total = 0
     while total < target_tokens:
         roll = rng.random()
@@ -421,7 +439,7 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
             if path in used_paths or not namer.in_split(path):
                 continue
             if self_reference_share:
-                content = add_self_references(content, extension, path, functions, self_reference_share)
+                content = add_self_references(content, extension, path, functions, self_reference_share, self_reference_lines)
             for words, (literal, value) in constants:
                 name = {"ts": screaming, "py": screaming, "go": pascal, "c": screaming, "rs": screaming}[extension](list(words))
                 facts.append({"family": "const_value", "name": name, "literal": literal, "expected": value, "path": path})
@@ -462,13 +480,24 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
         total += count_tokens(path, content)
     order = list(range(len(files)))
     rng.shuffle(order)
-    return Workspace([files[index] for index in order], facts)
+    return Workspace([files[index] for index in order], facts, self_reference_lines)
 
 
-def make_question(rng, fact):
+def second_hop_offsets(fact, answer):
+    """Where, in the answer, each second-hop field starts (at the space before it: that token begins it)."""
+    offsets = []
+    for field in SECOND_HOP_FIELDS.get(fact["family"], ()):
+        found = answer.find(" " + fact[field])
+        if found >= 0:
+            offsets.append(found)
+    return offsets
+
+
+def make_question(rng, fact, restate_error_messages=False):
     family = fact["family"]
     question = rng.choice(QUESTION_TEMPLATES[family]).format(**fact)
-    answer = ANSWER_TEMPLATES[family].format(**fact)
+    template = RESTATED_ERROR_ANSWER if restate_error_messages and family in ("error_file", "error_function") else ANSWER_TEMPLATES[family]
+    answer = template.format(**fact)
     if fact["expected"] not in answer:
         raise AssertionError("answer %r lacks %r" % (answer, fact["expected"]))
     return question, answer
@@ -477,7 +506,8 @@ def make_question(rng, fact):
 PATH_ANSWER_FAMILIES = ("function_file", "error_file", "error_function")
 
 
-def pick_questions(rng, workspace, count, families=None, family_weights=None, one_path_answer_per_file=False):
+def pick_questions(rng, workspace, count, families=None, family_weights=None, one_path_answer_per_file=False,
+                   restate_error_messages=False):
     """Up to `count` questions on distinct facts, families drawn evenly (or by family_weights).
 
     one_path_answer_per_file: in a chat of several questions, an answer that names a file's path
@@ -504,7 +534,7 @@ def pick_questions(rng, workspace, count, families=None, family_weights=None, on
                 continue
             used_paths.add(fact["path"])
         chosen.append(fact)
-    return [(fact,) + make_question(rng, fact) for fact in chosen]
+    return [(fact,) + make_question(rng, fact, restate_error_messages) for fact in chosen]
 
 
 def file_language(path):

@@ -6,10 +6,10 @@ import random
 import re
 import sys
 
-from .chat_format import LOSS_ANSWER, encode_chat, render_chat_text, render_file_block, render_workspace_blocks
+from .chat_format import LOSS_ANSWER, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, encode_chat, self_reference_pieces, render_chat_text, render_file_block, render_workspace_blocks
 from .data_stream import DATA_LAYOUTS, build_chat
 from .eval_sets import generate_eval_set
-from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, body_start_line, definition_line, generate_workspace,
+from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, body_start_line, second_hop_offsets, definition_line, generate_workspace,
                            pick_questions)
 from .tokenizer import shared_tokenizer
 
@@ -78,6 +78,27 @@ def run_checks():
     check(ids == whole, "a chat encoded piece by piece equals the whole rendered chat tokenized at once")
     answer_text = tokenizer.decode([token for token, kind in zip(ids, classes) if kind == LOSS_ANSWER])
     check(all(answer in answer_text for _question, answer in turns), "the loss covers every answer's tokens")
+    marked_right, marked_count = True, 0
+    for restate in (False, True):
+        rng = random.Random("selftest/second-hop")
+        workspace = generate_workspace(rng, "train", 3000, count)
+        picked = pick_questions(rng, workspace, 24, restate_error_messages=restate)
+        hop_turns = [(question, answer, second_hop_offsets(fact, answer)) for fact, question, answer in picked]
+        hop_blocks = render_workspace_blocks(workspace.files)
+        plain_ids, _ = encode_chat(tokenizer, hop_blocks, [(question, answer) for question, answer, _offsets in hop_turns])
+        hop_ids, hop_classes = encode_chat(tokenizer, hop_blocks, hop_turns)
+        marked = [tokenizer.decode([token]) for token, kind in zip(hop_ids, hop_classes) if kind == LOSS_SECOND_HOP]
+        expected = []
+        for fact, _question, answer in picked:
+            for field in SECOND_HOP_FIELDS.get(fact["family"], ()):
+                expected.append(tokenizer.decode(tokenizer.encode(" " + fact[field])[:1]))
+            if restate and fact["family"] in ("error_file", "error_function"):
+                marked_right = marked_right and answer.startswith('"%s"' % fact["message"]) and fact["expected"] in answer
+        marked_right = marked_right and plain_ids == hop_ids and marked == expected
+        marked_count += len(marked)
+    check(marked_right and marked_count >= 10,
+          "second-hop answer tokens: exactly the first token of each path or function found back from its definition or "
+          "message is marked, the tokens stay the same; restated error answers start with the message")
     rng = random.Random("selftest/paths")
     workspace = generate_workspace(rng, "train", 8000, count)
     picked = pick_questions(rng, workspace, 48, one_path_answer_per_file=True)
@@ -122,6 +143,27 @@ def run_checks():
     check(stripped_same and each_traced and each_path and len(traced) >= 3,
           "self references: each function's trace line follows its first line, each source file names its path "
           "before its first function, and without them the files are the workspace generated without the option")
+    pieces_same, named_exactly = True, True
+    for seed in range(6):
+        workspace = generate_workspace(random.Random("selftest/self-reference-loss/%d" % seed), "train", 3000, count,
+                                       self_reference_share=0.5)
+        blocks = render_workspace_blocks(workspace.files)
+        whole_ids, _ = encode_chat(tokenizer, blocks, [("q", "a")])
+        split_ids, split_classes = encode_chat(tokenizer, [self_reference_pieces(block, workspace.self_reference_lines)
+                                                           for block in blocks], [("q", "a")])
+        pieces_same = pieces_same and whole_ids == split_ids and len(workspace.self_reference_lines) >= 2
+        runs, previous = [], None
+        for token, kind in zip(split_ids, split_classes):
+            if kind == LOSS_SELF_REFERENCE:
+                if previous != LOSS_SELF_REFERENCE:
+                    runs.append([])
+                runs[-1].append(token)
+            previous = kind
+        named = sorted(tokenizer.decode(run).strip() for run in runs)
+        named_exactly = named_exactly and named == sorted(workspace.self_reference_lines.values())
+    check(pieces_same and named_exactly,
+          "the self reference names' own loss class: the pieces tokenize as the whole workspace, and the class "
+          "covers exactly the names and paths the inserted lines name")
     try:
         generate_workspace(random.Random(1), "eval", 500, count, self_reference_share=0.5)
         refused = False

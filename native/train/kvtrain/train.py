@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .chat_format import LOSS_ANSWER, LOSS_CONTEXT
+from .chat_format import LOSS_ANSWER, LOSS_CONTEXT, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE
 from .code_corpus import DEFAULT_CODE_ROOTS, CodeCorpus
 from .data_stream import DATA_LAYOUTS, DEFAULT_PATH_FAMILY_WEIGHT, SequenceStream, StreamSettings
 from .evaluate import evaluate_set, generate_eval_set
@@ -72,6 +72,13 @@ def parse_arguments(argv):
                         help="override whether a chat names each file's path in at most one answer")
     parser.add_argument("--self-reference-share", type=float, default=0.0,
                         help="share of generated functions and source files given a line naming them (qa_generator.add_self_references)")
+    parser.add_argument("--self-reference-loss-weight", type=float, default=1.0,
+                        help="weight of the next-token loss on every name and path those lines name (always computed, not sampled)")
+    parser.add_argument("--second-hop-loss-weight", type=float, default=0.0,
+                        help="extra weight of the loss on the answer tokens that start a field found by a second hop "
+                             "(a path after its definition, a function after its message); their loss and accuracy are logged anyway")
+    parser.add_argument("--restate-error-messages", action="store_true",
+                        help="answers to the error questions restate the message first (qa_generator.RESTATED_ERROR_ANSWER)")
     parser.add_argument("--short-seq-len", type=int, default=0,
                         help="curriculum: train on sequences of this length first; 0: off")
     parser.add_argument("--short-batch", type=int, default=0,
@@ -111,14 +118,16 @@ def make_optimizer(model, lr, fast):
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
 
 
-def training_loss(model, hidden_model, tokens, classes, context_rate, context_weight, generator):
-    """Next-token loss on every answer token plus a random sample of workspace/code tokens."""
+def training_loss(model, hidden_model, tokens, classes, context_rate, context_weight, generator, self_reference_weight=1.0,
+                  second_hop_weight=0.0):
+    """Next-token loss on every answer token plus a random sample of workspace/code tokens, plus the
+    loss on every self reference name (none unless --self-reference-share)."""
     inputs, targets, target_classes = tokens[:, :-1], tokens[:, 1:], classes[:, 1:]
     hidden = hidden_model(inputs)
     flat_hidden = hidden.reshape(-1, hidden.shape[-1])
     flat_targets = targets.reshape(-1)
     flat_classes = target_classes.reshape(-1)
-    answer_index = torch.nonzero(flat_classes == LOSS_ANSWER).squeeze(1)
+    answer_index = torch.nonzero((flat_classes == LOSS_ANSWER) | (flat_classes == LOSS_SECOND_HOP)).squeeze(1)
     sampled = torch.rand(flat_classes.shape, generator=generator, device="cpu").to(flat_classes.device) < context_rate
     context_index = torch.nonzero((flat_classes == LOSS_CONTEXT) & sampled).squeeze(1)
     stats = {}
@@ -130,11 +139,26 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
         loss = loss + answer_loss
         stats["answer_loss"] = float(answer_loss.detach())
         stats["answer_accuracy"] = float((logits.argmax(-1) == answer_targets).float().mean())
+        second_hop = flat_classes.index_select(0, answer_index) == LOSS_SECOND_HOP
+        if bool(second_hop.any()):
+            hop_losses = F.cross_entropy(logits[second_hop], answer_targets[second_hop])
+            if second_hop_weight:
+                loss = loss + second_hop_weight * hop_losses
+            stats["second_hop_loss"] = float(hop_losses.detach())
+            stats["second_hop_accuracy"] = float((logits[second_hop].argmax(-1) == answer_targets[second_hop]).float().mean())
     if context_index.numel():
         logits = model.logits_at(flat_hidden.index_select(0, context_index)).float()
         context_loss = F.cross_entropy(logits, flat_targets.index_select(0, context_index))
         loss = loss + context_weight * context_loss
         stats["context_loss"] = float(context_loss.detach())
+    self_reference_index = torch.nonzero(flat_classes == LOSS_SELF_REFERENCE).squeeze(1)
+    if self_reference_index.numel():
+        logits = model.logits_at(flat_hidden.index_select(0, self_reference_index)).float()
+        self_reference_targets = flat_targets.index_select(0, self_reference_index)
+        self_reference_loss = F.cross_entropy(logits, self_reference_targets)
+        loss = loss + self_reference_weight * self_reference_loss
+        stats["self_reference_loss"] = float(self_reference_loss.detach())
+        stats["self_reference_accuracy"] = float((logits.argmax(-1) == self_reference_targets).float().mean())
     return loss, stats
 
 
@@ -224,7 +248,8 @@ def main(argv=None):
     def open_stream(length):
         settings = StreamSettings(seq_len=length + 1, seed=arguments.seed + 1000 * rank,
                                   path_family_weight=arguments.path_family_weight, layout=layout,
-                                  self_reference_share=arguments.self_reference_share)
+                                  self_reference_share=arguments.self_reference_share,
+                                  restate_error_messages=arguments.restate_error_messages)
         return SequenceStream(tokenizer, corpus, settings, arguments.workers)
     short_phase = 0 < arguments.short_seq_len < seq_len
     stream = open_stream(arguments.short_seq_len if short_phase else seq_len)
@@ -264,10 +289,12 @@ def main(argv=None):
             if use_autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
-                                                arguments.context_loss_weight, generator)
+                                                arguments.context_loss_weight, generator, arguments.self_reference_loss_weight,
+                                            arguments.second_hop_loss_weight)
             else:
                 loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
-                                            arguments.context_loss_weight, generator)
+                                            arguments.context_loss_weight, generator, arguments.self_reference_loss_weight,
+                                            arguments.second_hop_loss_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             own_progress = ((time.time() - train_started) / (arguments.max_minutes * 60)) if arguments.max_minutes else 0.0
@@ -281,14 +308,19 @@ def main(argv=None):
                 elapsed = time.time() - window_started
                 entry = {"step": step + 1, "tokens": tokens_seen, "lr": optimizer.param_groups[0]["lr"],
                          "tokens_per_second": window_tokens / max(elapsed, 1e-9)}
-                for key in ("answer_loss", "context_loss", "answer_accuracy"):
+                for key in ("answer_loss", "context_loss", "answer_accuracy", "self_reference_loss", "self_reference_accuracy",
+                            "second_hop_loss", "second_hop_accuracy"):
                     values = [s[key] for s in window_stats if key in s]
                     if values:
                         entry[key] = sum(values) / len(values)
                 history.append(entry)
-                log("step %d/%d answer_loss %.4f answer_acc %.3f context_loss %.3f lr %.2e %.0f tok/s" % (
+                second_hop = (" hop2_loss %.3f hop2_acc %.3f" % (entry["second_hop_loss"], entry["second_hop_accuracy"])
+                              if "second_hop_loss" in entry else "")
+                self_reference = (" self_ref_loss %.3f self_ref_acc %.3f" % (entry["self_reference_loss"], entry["self_reference_accuracy"])
+                                  if "self_reference_loss" in entry else "")
+                log("step %d/%d answer_loss %.4f answer_acc %.3f context_loss %.3f%s%s lr %.2e %.0f tok/s" % (
                     step + 1, arguments.steps, entry.get("answer_loss", float("nan")), entry.get("answer_accuracy", float("nan")),
-                    entry.get("context_loss", float("nan")), entry["lr"], entry["tokens_per_second"]))
+                    entry.get("context_loss", float("nan")), second_hop, self_reference, entry["lr"], entry["tokens_per_second"]))
                 window_started, window_tokens, window_stats = time.time(), 0, []
             if time_progress >= 1.0:
                 log("stopping at step %d: --max-minutes reached" % (step + 1))
@@ -314,6 +346,9 @@ def main(argv=None):
                "steps": steps_done, "batch": arguments.batch * world, "seq_len": seq_len, "tokens": tokens_seen,
                "processes": world, "data_layout": dict(layout.describe(), name=arguments.data_layout),
                "self_reference_share": arguments.self_reference_share,
+               "self_reference_loss_weight": arguments.self_reference_loss_weight,
+               "second_hop_loss_weight": arguments.second_hop_loss_weight,
+               "restate_error_messages": arguments.restate_error_messages,
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
                                "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
                               if arguments.short_seq_len else None),
