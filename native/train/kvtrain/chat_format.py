@@ -93,8 +93,8 @@ def render_chat_text(system, turns, add_generation_prompt_for=None):
 LOSS_NONE = 0     # BOS, template tokens, question
 LOSS_CONTEXT = 1  # workspace text
 LOSS_ANSWER = 2   # the assistant's answer and its <|im_end|>
-LOSS_SECOND_HOP = 4  # an answer token that starts a field found by a second hop (counted as an answer token too)
 LOSS_SELF_REFERENCE = 3  # in training workspaces, the name or path in a self reference line (qa_generator.add_self_references)
+LOSS_SECOND_HOP = 4  # an answer token that starts a field found by a second hop (counted as an answer token too)
 
 
 def self_reference_pieces(block, self_reference_lines):

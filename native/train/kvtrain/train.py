@@ -141,10 +141,10 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
         stats["answer_accuracy"] = float((logits.argmax(-1) == answer_targets).float().mean())
         second_hop = flat_classes.index_select(0, answer_index) == LOSS_SECOND_HOP
         if bool(second_hop.any()):
-            hop_losses = F.cross_entropy(logits[second_hop], answer_targets[second_hop])
+            second_hop_loss = F.cross_entropy(logits[second_hop], answer_targets[second_hop])
             if second_hop_weight:
-                loss = loss + second_hop_weight * hop_losses
-            stats["second_hop_loss"] = float(hop_losses.detach())
+                loss = loss + second_hop_weight * second_hop_loss
+            stats["second_hop_loss"] = float(second_hop_loss.detach())
             stats["second_hop_accuracy"] = float((logits[second_hop].argmax(-1) == answer_targets[second_hop]).float().mean())
     if context_index.numel():
         logits = model.logits_at(flat_hidden.index_select(0, context_index)).float()
