@@ -7,6 +7,7 @@ import * as bufferModule from "node:buffer";
 // buffer.isAscii exists from Node 18.15/19.6 on; without it every file takes the UTF-8 decoder.
 const isAscii = (bufferModule as {isAscii?: (input: Uint8Array) => boolean}).isAscii;
 
-export function decodeFileText(bytes: Buffer): string {
-    return isAscii !== undefined && isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
+/** `knownAscii`: the reader's answer (IndexableFileRead's isAscii), which spares a second scan; without it the bytes are checked here. */
+export function decodeFileText(bytes: Buffer, knownAscii?: boolean): string {
+    return (knownAscii ?? (isAscii !== undefined && isAscii(bytes))) ? bytes.toString("latin1") : bytes.toString("utf8");
 }

@@ -200,7 +200,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const language = guessLanguageId(candidate.name);
         const contentHash = sha256Hex(read.bytes);
         const sizeBytes = read.bytes.length;
-        const section = renderFileSection(candidate.displayPath, language, decodeFileText(read.bytes));
+        const section = renderFileSection(candidate.displayPath, language, decodeFileText(read.bytes, read.isAscii));
         read.release(); // the bytes are hashed and decoded: the buffer can take the next file
         const file: IndexedFile = {
             folderName: candidate.folderName,
@@ -309,10 +309,14 @@ async function attachChangeTimes(
     ordered: WorkspaceFileCandidate[]
 ): Promise<void> {
     const needModificationTime: WorkspaceFileCandidate[] = [];
+    // Empty answers are common (a dependency folder the repository ignores: no status, no history)
+    // and then need no lookup, which would hash every path of the folder.
+    const uncommittedPaths = state !== undefined && state.problem === undefined && state.uncommittedPaths.size > 0 ? state.uncommittedPaths : undefined;
+    const commitTimes = state !== undefined && state.lastCommitMsByPath.size > 0 ? state.lastCommitMsByPath : undefined;
     for (const candidate of candidates) {
         const repositoryPath = candidate.repositoryPath ?? "";
-        candidate.uncommitted = state !== undefined && state.problem === undefined && state.uncommittedPaths.has(repositoryPath);
-        const committedMs = state?.lastCommitMsByPath.get(repositoryPath);
+        candidate.uncommitted = uncommittedPaths !== undefined && uncommittedPaths.has(repositoryPath);
+        const committedMs = commitTimes?.get(repositoryPath);
         if (candidate.uncommitted || committedMs === undefined)
             needModificationTime.push(candidate);
         else {

@@ -51,9 +51,11 @@ export function startGitRepositoryState(options: StartGitRepositoryStateOptions)
                 // time), and only tracked files can turn up in the log: waiting for any other file would make
                 // the early stop never happen.
                 const wantedPaths = new Set<string>();
-                for (const wanted of wantedPathsOfCaller)
-                    if (!status.uncommittedPaths.has(wanted) && (tracked === undefined || tracked.has(wanted)))
-                        wantedPaths.add(wanted);
+                // No tracked file under the pathspecs (an ignored dependency folder): nothing to look up.
+                if (tracked === undefined || tracked.size > 0)
+                    for (const wanted of wantedPathsOfCaller)
+                        if (!status.uncommittedPaths.has(wanted) && (tracked === undefined || tracked.has(wanted)))
+                            wantedPaths.add(wanted);
                 const log = await readLog(queryOptions, pathspecArgs, wantedPaths);
                 options.signal?.throwIfAborted();
                 return {
