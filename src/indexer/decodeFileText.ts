@@ -2,12 +2,65 @@
 // pure ASCII, where Latin-1 decoding gives the same string as UTF-8 decoding but is a plain copy:
 // a vectorised ASCII check plus that copy is several times faster than the UTF-8 decoder, which on
 // a tree of a hundred megabytes was the indexer's largest single cost after the system calls.
+//
+// A large file with a few non-ASCII characters (a bundle, a generated table) is decoded in blocks:
+// its ASCII blocks as Latin-1 copies into one-byte strings, only the others through the UTF-8
+// decoder, joined into one string (a rope; whoever flattens it copies each block once). On the
+// benchmark tree this halves the decoding of such files and the memory their two-byte strings took.
 import * as bufferModule from "node:buffer";
 
 // buffer.isAscii exists from Node 18.15/19.6 on; without it every file takes the UTF-8 decoder.
 const isAscii = (bufferModule as {isAscii?: (input: Uint8Array) => boolean}).isAscii;
 
+/** Files with non-ASCII bytes larger than this are decoded in blocks of about this size. */
+export const decodeBlockBytes = 16 * 1024;
+
 /** `knownAscii`: the reader's answer (IndexableFileRead's isAscii), which spares a second scan; without it the bytes are checked here. */
 export function decodeFileText(bytes: Buffer, knownAscii?: boolean): string {
-    return (knownAscii ?? (isAscii !== undefined && isAscii(bytes))) ? bytes.toString("latin1") : bytes.toString("utf8");
+    if (knownAscii ?? (isAscii !== undefined && isAscii(bytes)))
+        return bytes.toString("latin1");
+    if (isAscii === undefined || bytes.length <= decodeBlockBytes)
+        return bytes.toString("utf8");
+    return decodeInBlocks(bytes, isAscii);
+}
+
+/**
+ * The UTF-8 decoding of `bytes`, block by block, runs of ASCII blocks as Latin-1. Each block ends
+ * where the decoder is between characters, so that decoding the blocks one by one gives exactly the
+ * string decoding the whole gives, invalid sequences included (see blockEnd).
+ */
+function decodeInBlocks(bytes: Buffer, isAsciiBytes: (input: Uint8Array) => boolean): string {
+    const end = bytes.length;
+    let text = "";
+    let runStart = 0;
+    let runIsAscii = true;
+    for (let from = 0; from < end;) {
+        const to = blockEnd(bytes, from + decodeBlockBytes);
+        const blockIsAscii = isAsciiBytes(bytes.subarray(from, to));
+        if (from > runStart && blockIsAscii !== runIsAscii) {
+            text += bytes.toString(runIsAscii ? "latin1" : "utf8", runStart, from);
+            runStart = from;
+        }
+        runIsAscii = blockIsAscii;
+        from = to;
+    }
+    return text + bytes.toString(runIsAscii ? "latin1" : "utf8", runStart, end);
+}
+
+/**
+ * Where a block that should end near `target` ends: at the first of bytes[target], [target-1],
+ * [target-2], [target-3] that is not a UTF-8 continuation byte (10xxxxxx). A sequence never extends
+ * over such a byte (the decoder either starts a character there or, in the middle of one, ends it
+ * with U+FFFD and starts afresh), so the block's decoding ends where the whole decoding is between
+ * characters. When all four are continuation bytes, none of bytes[target-3..target-1] starts a
+ * character, so no character that began earlier reaches target (a character has at most four
+ * bytes) and the decoder is between characters there too.
+ */
+export function blockEnd(bytes: Uint8Array, target: number): number {
+    if (target >= bytes.length)
+        return bytes.length;
+    for (let back = 0; back < 4; back++)
+        if ((bytes[target - back]! & 0xc0) !== 0x80)
+            return target - back;
+    return target;
 }

@@ -15,12 +15,17 @@ export const promptFormatId = "kv-distill-prompt/1";
 export type RenderedFileSection = {header: string; body: string};
 
 export function renderFileSection(displayPath: string, language: string, content: string): RenderedFileSection {
-    const header = `<file path="${escapeMarkup(displayPath)}" language="${escapeMarkup(language)}">\n`;
+    const header = renderFileHeader(displayPath, language);
     let text = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
     if (text.indexOf("\r") !== -1 && text.includes("\r\n"))
         text = text.replace(/\r\n/g, "\n");
     const body = text === "" || text.endsWith("\n") ? `${text}</file>\n` : `${text}\n</file>\n`;
     return {header, body};
+}
+
+/** The section's first line (renderFileSection's header). */
+export function renderFileHeader(displayPath: string, language: string): string {
+    return `<file path="${escapeMarkup(displayPath)}" language="${escapeMarkup(language)}">\n`;
 }
 
 /** Escapes text for an attribute value or a line of the tail: no quotes, angle brackets or line breaks survive. */

@@ -17,9 +17,9 @@ import type {GitRepositoryState} from "./readGitRepositoryState";
 import {startGitRepositoryState, type StartedGitRepositoryState} from "./startGitRepositoryState";
 import {compareFilesForPrompt} from "./compareFilesForPrompt";
 import {createReadBufferPool, readIndexableFile, readIndexableFileSync, type IndexableFileRead} from "./readIndexableFile";
-import {promptFormatId, renderFileSection} from "./renderFileSection";
+import {promptFormatId} from "./renderFileSection";
+import {renderFileSectionFromBytes} from "./renderFileSectionFromBytes";
 import {renderPromptTail} from "./renderPromptTail";
-import {decodeFileText} from "./decodeFileText";
 import {guessLanguageId} from "./guessLanguageId";
 import {WorkspaceFolderError} from "./WorkspaceFolderError";
 import {findKnownBinaryExtension} from "./detectBinaryContent";
@@ -200,7 +200,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const language = guessLanguageId(candidate.name);
         const contentHash = sha256Hex(read.bytes);
         const sizeBytes = read.bytes.length;
-        const section = renderFileSection(candidate.displayPath, language, decodeFileText(read.bytes, read.isAscii));
+        const section = renderFileSectionFromBytes(candidate.displayPath, language, read.bytes, read.isAscii);
         read.release(); // the bytes are hashed and decoded: the buffer can take the next file
         const file: IndexedFile = {
             folderName: candidate.folderName,
