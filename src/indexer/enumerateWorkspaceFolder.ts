@@ -34,7 +34,7 @@ export type WorkspaceFileCandidate = {
     lastChangedMs: number;
     uncommitted: boolean;
     /** The size from the modification-time stat, when one was taken (the read then needs no fstat). */
-    statSizeBytes?: number;
+    statSizeBytes: number | undefined;
 };
 
 export type IgnoreFileRecord = {
@@ -210,7 +210,10 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
                 repository,
                 repositoryPath: repository === undefined ? undefined : toRepositoryPath(repository, relativePath),
                 lastChangedMs: 0,
-                uncommitted: false
+                uncommitted: false,
+                // Present from the start: a property added later would change the object's shape
+                // (hidden class) for tens of thousands of candidates.
+                statSizeBytes: undefined
             });
         }
         await Promise.all(subdirectoryWalks);
