@@ -25,42 +25,25 @@ export function decodeFileText(bytes: Buffer, knownAscii?: boolean): string {
 }
 
 /**
- * The UTF-8 decoding of `bytes`, block by block, runs of ASCII blocks as Latin-1. Each block ends
- * where the decoder is between characters, so that decoding the blocks one by one gives exactly the
- * string decoding the whole gives, invalid sequences included (see blockEnd).
+ * The UTF-8 decoding of `bytes` in blocks: each run of ASCII blocks as Latin-1, each run of other
+ * blocks through the UTF-8 decoder, joined. This gives exactly the string decoding the whole gives,
+ * invalid sequences included: two runs meet only next to an ASCII block, and an ASCII byte is
+ * always decoded as itself, with the decoder between characters after it; before it, a character
+ * cut short by the end of the previous run becomes one U+FFFD in both decodings (the UTF-8
+ * decoder's "maximal subpart" rule, which Node's decoders follow).
  */
 function decodeInBlocks(bytes: Buffer, isAsciiBytes: (input: Uint8Array) => boolean): string {
     const end = bytes.length;
     let text = "";
     let runStart = 0;
     let runIsAscii = true;
-    for (let from = 0; from < end;) {
-        const to = blockEnd(bytes, from + decodeBlockBytes);
-        const blockIsAscii = isAsciiBytes(bytes.subarray(from, to));
+    for (let from = 0; from < end; from += decodeBlockBytes) {
+        const blockIsAscii = isAsciiBytes(bytes.subarray(from, Math.min(end, from + decodeBlockBytes)));
         if (from > runStart && blockIsAscii !== runIsAscii) {
             text += bytes.toString(runIsAscii ? "latin1" : "utf8", runStart, from);
             runStart = from;
         }
         runIsAscii = blockIsAscii;
-        from = to;
     }
     return text + bytes.toString(runIsAscii ? "latin1" : "utf8", runStart, end);
-}
-
-/**
- * Where a block that should end near `target` ends: at the first of bytes[target], [target-1],
- * [target-2], [target-3] that is not a UTF-8 continuation byte (10xxxxxx). A sequence never extends
- * over such a byte (the decoder either starts a character there or, in the middle of one, ends it
- * with U+FFFD and starts afresh), so the block's decoding ends where the whole decoding is between
- * characters. When all four are continuation bytes, none of bytes[target-3..target-1] starts a
- * character, so no character that began earlier reaches target (a character has at most four
- * bytes) and the decoder is between characters there too.
- */
-export function blockEnd(bytes: Uint8Array, target: number): number {
-    if (target >= bytes.length)
-        return bytes.length;
-    for (let back = 0; back < 4; back++)
-        if ((bytes[target - back]! & 0xc0) !== 0x80)
-            return target - back;
-    return target;
 }
