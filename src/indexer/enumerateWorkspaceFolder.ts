@@ -154,9 +154,13 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
         // Subfolders are walked concurrently (listings are limited by listingSlots): the
         // round trips to the file system then overlap, which matters on trees of thousands of folders.
         const subdirectoryWalks: Array<Promise<void>> = [];
+        // The folder's paths with their separator, joined once: each entry's path is then one
+        // concatenation (one string object kept per candidate, not two).
+        const absolutePrefix = withTrailingSeparator(directory.absolutePath);
+        const relativePrefix = directory.relativePath === "" ? "" : directory.relativePath + "/";
         for (const entry of entries) {
-            const relativePath = joinRelative(directory.relativePath, entry.name);
-            const absolutePath = joinAbsolute(directory.absolutePath, entry.name);
+            const relativePath = relativePrefix + entry.name;
+            const absolutePath = absolutePrefix + entry.name;
             let kind: IndexerEntryKind = entry.kind;
             if (kind === "symlink") {
                 try {
@@ -350,7 +354,11 @@ const pathSeparator = path.sep;
 
 /** path.join for a normalized absolute folder path and one entry name, without re-normalizing (the walk calls it for every entry). */
 function joinAbsolute(folder: string, name: string): string {
-    return folder.endsWith(pathSeparator) ? folder + name : folder + pathSeparator + name;
+    return withTrailingSeparator(folder) + name;
+}
+
+function withTrailingSeparator(folder: string): string {
+    return folder.endsWith(pathSeparator) ? folder : folder + pathSeparator;
 }
 
 function joinRelative(directory: string, name: string): string {

@@ -68,14 +68,16 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
             const location = await findGitRepository(folder.path, gitCommand, signal);
             if (location !== undefined) {
                 repository = {topLevel: location.topLevel, repositoryPrefix: location.folderPrefix, folderRelativeRoot: ""};
-                repositoryEntry(repositories, location.topLevel).pathspecs.add(location.folderPrefix.replace(/\/$/, "") || ".");
+                const entry = repositoryEntry(repositories, location.topLevel);
+                entry.pathspecs.add(location.folderPrefix.replace(/\/$/, "") || ".");
+                entry.indexPath ??= location.indexPath;
             }
         }
         folderRepositories.push(repository);
     }
     const startGitQueries = (topLevel: string, entry: RepositoryEntry): void => {
         entry.started?.cancel();
-        entry.started = startGitRepositoryState({topLevel, pathspecs: [...entry.pathspecs], gitCommand, signal});
+        entry.started = startGitRepositoryState({topLevel, pathspecs: [...entry.pathspecs], gitCommand, signal, indexPath: entry.indexPath});
     };
     for (const [topLevel, entry] of repositories)
         startGitQueries(topLevel, entry);
@@ -288,12 +290,12 @@ async function resolveFolders(folders: IndexWorkspaceOptions["folders"], fileSys
  * and are dropped by finish() anyway, which also takes a path listed twice (two overlapping folders
  * of one repository) once.
  */
-type RepositoryEntry = {pathspecs: Set<string>; wanted: string[]; started: StartedGitRepositoryState | undefined};
+type RepositoryEntry = {pathspecs: Set<string>; wanted: string[]; started: StartedGitRepositoryState | undefined; indexPath: string | undefined};
 
 function repositoryEntry(repositories: Map<string, RepositoryEntry>, topLevel: string): RepositoryEntry {
     let entry = repositories.get(topLevel);
     if (entry === undefined) {
-        entry = {pathspecs: new Set(), wanted: [], started: undefined};
+        entry = {pathspecs: new Set(), wanted: [], started: undefined, indexPath: undefined};
         repositories.set(topLevel, entry);
     }
     return entry;

@@ -11,6 +11,8 @@ import {runGitCommand} from "./runGitCommand";
 export type StartGitRepositoryStateOptions = Omit<ReadGitRepositoryStateOptions, "wantedPaths"> & {
     /** Where `git status` keeps its copies of repositories' indexes (prepareShadowGitIndex); default: a folder of this user's under the system's temporary folder. */
     shadowIndexFolder?: string;
+    /** The repository's index file when the caller knows it (findGitRepository's indexPath): spares a git process that asks for it. */
+    indexPath?: string;
 };
 
 export type StartedGitRepositoryState = {
@@ -71,7 +73,7 @@ export function startGitRepositoryState(options: StartGitRepositoryStateOptions)
 }
 
 async function readStatus(options: StartGitRepositoryStateOptions, pathspecArgs: readonly string[]): Promise<StatusOutcome> {
-    const indexPath = await readIndexPath(options);
+    const indexPath = options.indexPath ?? await readIndexPath(options);
     const shadowPath = indexPath === undefined ? undefined : prepareShadowGitIndex(indexPath, options.shadowIndexFolder ?? defaultShadowGitIndexFolder());
     if (shadowPath !== undefined) {
         const shadowed = await runStatus(options, pathspecArgs, shadowPath);
