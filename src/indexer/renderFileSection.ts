@@ -23,9 +23,19 @@ export function renderFileSection(displayPath: string, language: string, content
     return {header, body};
 }
 
-/** The section's first line (renderFileSection's header). */
-export function renderFileHeader(displayPath: string, language: string): string {
-    return `<file path="${escapeMarkup(displayPath)}" language="${escapeMarkup(language)}">\n`;
+/**
+ * The section's first line (renderFileSection's header). `displayPathIsPlain`: the caller has
+ * checked that the path holds no character escapeMarkup escapes (renderPromptToSink checks all
+ * paths in one scan: a test per path cost more than the scan).
+ */
+export function renderFileHeader(displayPath: string, language: string, displayPathIsPlain = false): string {
+    return `<file path="${displayPathIsPlain ? displayPath : escapeMarkup(displayPath)}" language="${escapeMarkup(language)}">\n`;
+}
+
+/** Whether escapeMarkup would change any of `texts` (one scan over all of them). */
+export function anyNeedsMarkupEscaping(texts: readonly string[]): boolean {
+    // NUL joins them: no path holds one, and it is not escaped.
+    return markupCharacter.test(texts.join("\0"));
 }
 
 /** Escapes text for an attribute value or a line of the tail: no quotes, angle brackets or line breaks survive. */

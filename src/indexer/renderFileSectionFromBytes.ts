@@ -11,13 +11,13 @@ import {renderFileHeader, renderFileSection, type RenderedFileSection} from "./r
 const carriageReturn = 0x0d;
 const lineFeed = 0x0a;
 
-/** `isAscii`: every byte is below 0x80 (IndexableFileRead's isAscii). */
-export function renderFileSectionFromBytes(displayPath: string, language: string, bytes: Buffer, isAscii: boolean): RenderedFileSection {
+/** `isAscii`: every byte is below 0x80 (IndexableFileRead's isAscii). `displayPathIsPlain`: see renderFileHeader. */
+export function renderFileSectionFromBytes(displayPath: string, language: string, bytes: Buffer, isAscii: boolean, displayPathIsPlain = false): RenderedFileSection {
     if (bytes.indexOf(carriageReturn) !== -1)
         return renderFileSection(displayPath, language, isAscii ? bytes.toString("latin1") : bytes.toString("utf8"));
     // A byte-order mark is dropped (an ASCII file has none).
     const content = !isAscii && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
     const text = decodeFileText(content, isAscii);
     const body = content.length === 0 || content[content.length - 1] === lineFeed ? `${text}</file>\n` : `${text}\n</file>\n`;
-    return {header: renderFileHeader(displayPath, language), body};
+    return {header: renderFileHeader(displayPath, language, displayPathIsPlain), body};
 }

@@ -17,7 +17,7 @@ import type {GitRepositoryState} from "./readGitRepositoryState";
 import {startGitRepositoryState, type StartedGitRepositoryState} from "./startGitRepositoryState";
 import {compareFilesForPrompt} from "./compareFilesForPrompt";
 import {createReadBufferPool, readIndexableFile, readIndexableFileSync, type IndexableFileRead} from "./readIndexableFile";
-import {promptFormatId} from "./renderFileSection";
+import {anyNeedsMarkupEscaping, promptFormatId} from "./renderFileSection";
 import {renderFileSectionFromBytes} from "./renderFileSectionFromBytes";
 import {renderPromptTail} from "./renderPromptTail";
 import {guessLanguageId} from "./guessLanguageId";
@@ -177,6 +177,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     for (let index = 0; index < readAheadFiles; index++)
         startRead(index);
     let charOffset = 0;
+    const displayPathsArePlain = !anyNeedsMarkupEscaping(ordered.map((candidate) => candidate.displayPath));
     for (let index = 0; index < ordered.length; index++) {
         const candidate = ordered[index]!;
         let read: IndexableFileRead;
@@ -202,7 +203,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const language = guessLanguageId(candidate.name);
         const contentHash = sha256Hex(read.bytes);
         const sizeBytes = read.bytes.length;
-        const section = renderFileSectionFromBytes(candidate.displayPath, language, read.bytes, read.isAscii);
+        const section = renderFileSectionFromBytes(candidate.displayPath, language, read.bytes, read.isAscii, displayPathsArePlain);
         read.release(); // the bytes are hashed and decoded: the buffer can take the next file
         const file: IndexedFile = {
             folderName: candidate.folderName,

@@ -55,8 +55,8 @@ describe("prompt order", () => {
         assert.equal(invocations.filter((args) => / log /.test(` ${args} `)).length, 1, invocations.join("\n"));
         assert.equal(invocations.filter((args) => / status /.test(` ${args} `)).length, 1, invocations.join("\n"));
         assert.equal(invocations.filter((args) => / ls-files /.test(` ${args} `)).length, 1, invocations.join("\n"));
-        assert.equal(invocations.filter((args) => / rev-parse --git-path index /.test(` ${args} `)).length, 1, invocations.join("\n"));
-        assert.equal(invocations.length, 5, `one rev-parse for the repository, one for its index (status runs on a copy), one status, one ls-files, one log: ${invocations.join(" | ")}`);
+        assert.equal(invocations.filter((args) => / rev-parse --show-toplevel --show-prefix --git-path index /.test(` ${args} `)).length, 1, invocations.join("\n"));
+        assert.equal(invocations.length, 4, `one rev-parse for the repository and its index (status runs on a copy), one status, one ls-files, one log: ${invocations.join(" | ")}`);
     });
 
     it("uses each repository's own history: a nested repository and a second folder of the same repository", async () => {
