@@ -140,10 +140,10 @@ export function readIndexableFileSync(absolutePath: string, maxFileBytes: number
         if (sizeBytes > maxFileBytes)
             return {kind: "skip", reason: "too-large", detail: `${sizeBytes} bytes, over the ${maxFileBytes}-byte cap`};
         const buffer = buffers.take(sizeBytes);
-        let filled: number;
+        let bytes: Buffer;
         let isAscii: boolean;
         try {
-            filled = readIntoSync(fd, buffer, 0, sizeBytes <= wholeReadBytes ? sizeBytes : binarySniffBytes);
+            let filled = readIntoSync(fd, buffer, 0, sizeBytes <= wholeReadBytes ? sizeBytes : binarySniffBytes);
             const sniffedBytes = Math.min(filled, binarySniffBytes);
             const sniffed = buffer.subarray(0, sniffedBytes);
             const sniffIsAscii = isAsciiBytes(sniffed);
@@ -154,11 +154,13 @@ export function readIndexableFileSync(absolutePath: string, maxFileBytes: number
             }
             filled = readIntoSync(fd, buffer, filled, sizeBytes);
             isAscii = isAsciiAfterSniff(buffer, sniffedBytes, filled, sniffIsAscii);
+            // Most files fit in the sniffed prefix: its view is the file's (one view object less per file).
+            bytes = filled === sniffedBytes ? sniffed : buffer.subarray(0, filled);
         } catch (error) {
             buffers.give(buffer);
             throw error;
         }
-        return {kind: "text", bytes: buffer.subarray(0, filled), isAscii, release: () => buffers.give(buffer)};
+        return {kind: "text", bytes, isAscii, release: () => buffers.give(buffer)};
     } catch (error) {
         return unreadable(error);
     } finally {
