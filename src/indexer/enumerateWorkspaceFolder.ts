@@ -10,6 +10,7 @@ import {defaultExclusions} from "./defaultExclusions";
 import type {FilesExcludeMatcher} from "./compileFilesExcludeGlob";
 import {readSmallTextFile} from "./readSmallTextFile";
 import {yieldToEventLoop} from "./yieldToEventLoop";
+import {needsMarkupEscaping} from "./renderFileSection";
 
 /** A git repository that files of the folder belong to. */
 export type RepositoryContext = {
@@ -66,6 +67,12 @@ export type WorkspaceFolderEnumeration = {
     ignoreFiles: IgnoreFileRecord[];
     /** Repositories found nested inside the folder (a folder with its own .git). */
     nestedRepositories: RepositoryContext[];
+    /**
+     * Whether some name the walk listed holds a character escapeMarkup escapes. When none does, no
+     * candidate's path (the display prefix aside) needs escaping, which spares the prompt's headers
+     * and file list a test per path.
+     */
+    namesNeedMarkupEscaping: boolean;
 };
 
 const ignoreFileNames = [".gitignore", ".ignore", ".kvdistillignore"] as const;
@@ -83,7 +90,7 @@ type PendingDirectory = {
 };
 
 export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolderOptions): Promise<WorkspaceFolderEnumeration> {
-    const result: WorkspaceFolderEnumeration = {candidates: [], skipped: [], ignoreFiles: [], nestedRepositories: []};
+    const result: WorkspaceFolderEnumeration = {candidates: [], skipped: [], ignoreFiles: [], nestedRepositories: [], namesNeedMarkupEscaping: false};
     const {fileSystem} = options;
     const rootRealPath = await fileSystem.realPath(options.folderPath);
     let rootRules = IgnoreRuleStack.empty();
@@ -159,6 +166,8 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
         const absolutePrefix = withTrailingSeparator(directory.absolutePath);
         const relativePrefix = directory.relativePath === "" ? "" : directory.relativePath + "/";
         for (const entry of entries) {
+            if (!result.namesNeedMarkupEscaping && needsMarkupEscaping(entry.name))
+                result.namesNeedMarkupEscaping = true;
             const relativePath = relativePrefix + entry.name;
             const absolutePath = absolutePrefix + entry.name;
             let kind: IndexerEntryKind = entry.kind;

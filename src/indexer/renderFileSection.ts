@@ -25,11 +25,16 @@ export function renderFileSection(displayPath: string, language: string, content
 
 /**
  * The section's first line (renderFileSection's header). `displayPathIsPlain`: the caller has
- * checked that the path holds no character escapeMarkup escapes (renderPromptToSink checks all
- * paths in one scan: a test per path cost more than the scan).
+ * checked that the path holds no character escapeMarkup escapes (renderPromptToSink knows it from
+ * the walk, which tests each name it lists: a test per path cost more).
  */
 export function renderFileHeader(displayPath: string, language: string, displayPathIsPlain = false): string {
     return `<file path="${displayPathIsPlain ? displayPath : escapeMarkup(displayPath)}" language="${escapeMarkup(language)}">\n`;
+}
+
+/** Whether escapeMarkup would change `text`. */
+export function needsMarkupEscaping(text: string): boolean {
+    return markupCharacter.test(text);
 }
 
 /** Whether escapeMarkup would change any of `texts` (one scan over all of them). */

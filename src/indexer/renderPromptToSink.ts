@@ -17,7 +17,7 @@ import type {GitRepositoryState} from "./readGitRepositoryState";
 import {startGitRepositoryState, type StartedGitRepositoryState} from "./startGitRepositoryState";
 import {sortFilesForPrompt} from "./sortFilesForPrompt";
 import {createReadBufferPool, readIndexableFile, readIndexableFileSync, type IndexableFileRead} from "./readIndexableFile";
-import {anyNeedsMarkupEscaping, promptFormatId} from "./renderFileSection";
+import {needsMarkupEscaping, promptFormatId} from "./renderFileSection";
 import {renderFileSectionFromBytes} from "./renderFileSectionFromBytes";
 import {renderPromptTail} from "./renderPromptTail";
 import {guessLanguageId} from "./guessLanguageId";
@@ -83,6 +83,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         startGitQueries(topLevel, entry);
 
     const ordered: WorkspaceFileCandidate[] = [];
+    let namesNeedMarkupEscaping = false;
     try {
         for (const [index, folder] of folders.entries()) {
             const enumeration = await enumerateWorkspaceFolder({
@@ -108,6 +109,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
                 }
             });
             candidates.push(...enumeration.candidates);
+            namesNeedMarkupEscaping ||= enumeration.namesNeedMarkupEscaping;
             skipped.push(...enumeration.skipped);
             ignoreFiles.push(...enumeration.ignoreFiles);
         }
@@ -177,7 +179,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     for (let index = 0; index < readAheadFiles; index++)
         startRead(index);
     let charOffset = 0;
-    const displayPathsArePlain = !anyNeedsMarkupEscaping(ordered.map((candidate) => candidate.displayPath));
+    const displayPathsArePlain = !namesNeedMarkupEscaping && !folders.some((folder) => needsMarkupEscaping(folder.displayPrefix));
     for (let index = 0; index < ordered.length; index++) {
         const candidate = ordered[index]!;
         let read: IndexableFileRead;
@@ -229,7 +231,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
 
     const tailStart = charOffset;
     if (options.fileListTail ?? true) {
-        const text = renderPromptTail(files.map((file) => file.displayPath));
+        const text = renderPromptTail(files.map((file) => file.displayPath), displayPathsArePlain);
         await sink({kind: "tail", text, charStart: tailStart});
         charOffset += text.length;
     }

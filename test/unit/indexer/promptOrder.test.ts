@@ -243,6 +243,23 @@ describe("prompt rendering", () => {
         assert.equal(tail, "<workspace-files count=\"8\">\nB\na-b\na/b\nb\nq&#34;&#60;x&#62;\n\u00e9\n\u{1f600}\n\uffff\n</workspace-files>\n");
     });
 
+    it("escapes a path whose only odd character is in a folder's name, or in a workspace folder's name, in its header and in the tail", async () => {
+        const root = createFixtureWorkspace({"we&rd/x.ts": "x\n", "plain/y.ts": "y\n"});
+        const second = createFixtureWorkspace({"z.ts": "z\n"});
+        fixtures.push(root, second);
+        for (const folders of [[{name: "w", path: root}], [{name: "w", path: root}, {name: "q<\"2\">", path: second}]]) {
+            const {prompt, manifest} = await indexWorkspace({folders, useGit: false});
+            for (const file of manifest.files) {
+                const escaped = file.displayPath.replace(/[&"<>\r\n]/g, (char) => `&#${char.charCodeAt(0)};`);
+                assert.equal(prompt.slice(file.charStart, file.headerEnd), `<file path="${escaped}" language="typescript">\n`);
+                assert.ok(prompt.slice(manifest.tailStart).includes(`\n${escaped}\n`), escaped);
+            }
+            assert.ok(prompt.includes("we&#38;rd/x.ts") && !prompt.includes("we&rd"));
+            if (folders.length === 2)
+                assert.ok(prompt.includes("q&#60;&#34;2&#34;&#62;/z.ts") && !prompt.includes("q<"));
+        }
+    });
+
     it("keeps the prompt's prefix unchanged when a file is added (the file list is in the tail)", async () => {
         const root = fixture({"a.ts": "a", "b.ts": "b"});
         initGitRepository(root);
