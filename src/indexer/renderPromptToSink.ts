@@ -170,6 +170,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     // latency overlaps hashing, rendering and the sink.
     const synchronous = fileSystem === nodeIndexerFileSystem;
     const files: IndexedFile[] = [];
+    const indexedCandidates = new Set<WorkspaceFileCandidate>();
     const reads: Array<Promise<IndexableFileRead> | undefined> = [];
     const buffers = createReadBufferPool();
     const startRead = (index: number): void => {
@@ -223,6 +224,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         };
         charOffset = file.charEnd;
         files.push(file);
+        indexedCandidates.add(candidate);
         const sunk = sink({kind: "file", file, header: section.header, body: section.body});
         if (sunk !== undefined)
             await sunk;
@@ -231,7 +233,8 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
 
     const tailStart = charOffset;
     if (options.fileListTail ?? true) {
-        const text = renderPromptTail(files.map((file) => file.displayPath), displayPathsArePlain);
+        // The paths in the walk's order, which is nearly path order: the tail's sort then has little to do.
+        const text = renderPromptTail(candidates.filter((candidate) => indexedCandidates.has(candidate)).map((candidate) => candidate.displayPath), displayPathsArePlain);
         await sink({kind: "tail", text, charStart: tailStart});
         charOffset += text.length;
     }
