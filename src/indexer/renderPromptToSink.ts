@@ -15,7 +15,7 @@ import {enumerateWorkspaceFolder, type IgnoreFileRecord, type RepositoryContext,
 import {findGitRepository} from "./findGitRepository";
 import type {GitRepositoryState} from "./readGitRepositoryState";
 import {startGitRepositoryState, type StartedGitRepositoryState} from "./startGitRepositoryState";
-import {sortFilesForPrompt} from "./sortFilesForPrompt";
+import {compareFilesForPrompt} from "./compareFilesForPrompt";
 import {createReadBufferPool, readIndexableFile, readIndexableFileSync, type IndexableFileRead} from "./readIndexableFile";
 import {needsMarkupEscaping, promptFormatId} from "./renderFileSection";
 import {renderFileSectionFromBytes} from "./renderFileSectionFromBytes";
@@ -163,7 +163,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     if (options.order === "path")
         ordered.sort((a, b) => (a.displayPath < b.displayPath ? -1 : a.displayPath > b.displayPath ? 1 : 0));
     else
-        sortFilesForPrompt(ordered);
+        ordered.sort(compareFilesForPrompt);
 
     // With the real file system, files are read in synchronous calls, one at a time (see
     // readIndexableFileSync). With another file system, a few files are read ahead so that its
