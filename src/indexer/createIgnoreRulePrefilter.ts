@@ -14,8 +14,12 @@ export type IgnoreRulePrefilter = (levelPath: string) => boolean;
 
 export function createIgnoreRulePrefilter(matcher: Ignore): IgnoreRulePrefilter | undefined {
     const rules = (matcher as unknown as {_rules?: {_rules?: unknown}})._rules?._rules;
-    if (!Array.isArray(rules) || rules.length === 0)
+    if (!Array.isArray(rules))
         return undefined;
+    // An ignore file with no rules (empty, or only comments, as git's own .git/info/exclude) matches
+    // nothing: without this answer every path below it took the package's whole test.
+    if (rules.length === 0)
+        return () => false;
     // `ignore` starts every rule's expression with "(?:^|\/)" (a pattern without a slash: at any
     // depth) or "^" (an anchored one). The most common rule, "*.ext", becomes
     // "(?:^|\/)[^\/]*\.ext(?=$|\/$)": the last segment of the path (before a trailing slash) ends

@@ -8,11 +8,15 @@ export const binarySniffBytes = 8192;
 /**
  * Returns why `prefix` looks binary, or undefined when it looks like UTF-8 text.
  * `isWholeFile` tells whether the prefix is the whole file: when it is not, a multi-byte UTF-8
- * sequence cut by the end of the prefix is not held against the file.
+ * sequence cut by the end of the prefix is not held against the file. `prefixIsAscii`: the caller
+ * has already found every byte of the prefix below 0x80 (the reader checks that first, for the
+ * decoding), which makes it valid UTF-8 without a second pass.
  */
-export function detectBinaryContent(prefix: Uint8Array, isWholeFile: boolean): string | undefined {
+export function detectBinaryContent(prefix: Uint8Array, isWholeFile: boolean, prefixIsAscii = false): string | undefined {
     if (prefix.indexOf(0) !== -1)
         return "contains NUL bytes";
+    if (prefixIsAscii)
+        return undefined;
     const checked = isWholeFile ? prefix : prefix.subarray(0, prefix.length - incompleteTrailingSequenceLength(prefix));
     if (!isUtf8(checked))
         return "not valid UTF-8";

@@ -10,6 +10,7 @@ import {defaultExclusions} from "./defaultExclusions";
 import type {FilesExcludeMatcher} from "./compileFilesExcludeGlob";
 import {readSmallTextFile} from "./readSmallTextFile";
 import {yieldToEventLoop} from "./yieldToEventLoop";
+import {needsMarkupEscaping} from "./renderFileSection";
 
 /** A git repository that files of the folder belong to. */
 export type RepositoryContext = {
@@ -34,7 +35,7 @@ export type WorkspaceFileCandidate = {
     lastChangedMs: number;
     uncommitted: boolean;
     /** The size from the modification-time stat, when one was taken (the read then needs no fstat). */
-    statSizeBytes?: number;
+    statSizeBytes: number | undefined;
 };
 
 export type IgnoreFileRecord = {
@@ -66,6 +67,12 @@ export type WorkspaceFolderEnumeration = {
     ignoreFiles: IgnoreFileRecord[];
     /** Repositories found nested inside the folder (a folder with its own .git). */
     nestedRepositories: RepositoryContext[];
+    /**
+     * Whether some name the walk listed holds a character escapeMarkup escapes. When none does, no
+     * candidate's path (the display prefix aside) needs escaping, which spares the prompt's headers
+     * and file list a test per path.
+     */
+    namesNeedMarkupEscaping: boolean;
 };
 
 const ignoreFileNames = [".gitignore", ".ignore", ".kvdistillignore"] as const;
@@ -83,7 +90,7 @@ type PendingDirectory = {
 };
 
 export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolderOptions): Promise<WorkspaceFolderEnumeration> {
-    const result: WorkspaceFolderEnumeration = {candidates: [], skipped: [], ignoreFiles: [], nestedRepositories: []};
+    const result: WorkspaceFolderEnumeration = {candidates: [], skipped: [], ignoreFiles: [], nestedRepositories: [], namesNeedMarkupEscaping: false};
     const {fileSystem} = options;
     const rootRealPath = await fileSystem.realPath(options.folderPath);
     let rootRules = IgnoreRuleStack.empty();
@@ -154,9 +161,15 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
         // Subfolders are walked concurrently (listings are limited by listingSlots): the
         // round trips to the file system then overlap, which matters on trees of thousands of folders.
         const subdirectoryWalks: Array<Promise<void>> = [];
+        // The folder's paths with their separator, joined once: each entry's path is then one
+        // concatenation (one string object kept per candidate, not two).
+        const absolutePrefix = withTrailingSeparator(directory.absolutePath);
+        const relativePrefix = directory.relativePath === "" ? "" : directory.relativePath + "/";
         for (const entry of entries) {
-            const relativePath = joinRelative(directory.relativePath, entry.name);
-            const absolutePath = joinAbsolute(directory.absolutePath, entry.name);
+            if (!result.namesNeedMarkupEscaping && needsMarkupEscaping(entry.name))
+                result.namesNeedMarkupEscaping = true;
+            const relativePath = relativePrefix + entry.name;
+            const absolutePath = absolutePrefix + entry.name;
             let kind: IndexerEntryKind = entry.kind;
             if (kind === "symlink") {
                 try {
@@ -210,7 +223,10 @@ export async function enumerateWorkspaceFolder(options: EnumerateWorkspaceFolder
                 repository,
                 repositoryPath: repository === undefined ? undefined : toRepositoryPath(repository, relativePath),
                 lastChangedMs: 0,
-                uncommitted: false
+                uncommitted: false,
+                // Present from the start: a property added later would change the object's shape
+                // (hidden class) for tens of thousands of candidates.
+                statSizeBytes: undefined
             });
         }
         await Promise.all(subdirectoryWalks);
@@ -347,7 +363,11 @@ const pathSeparator = path.sep;
 
 /** path.join for a normalized absolute folder path and one entry name, without re-normalizing (the walk calls it for every entry). */
 function joinAbsolute(folder: string, name: string): string {
-    return folder.endsWith(pathSeparator) ? folder + name : folder + pathSeparator + name;
+    return withTrailingSeparator(folder) + name;
+}
+
+function withTrailingSeparator(folder: string): string {
+    return folder.endsWith(pathSeparator) ? folder : folder + pathSeparator;
 }
 
 function joinRelative(directory: string, name: string): string {

@@ -2,6 +2,7 @@
 // read), binary (only the first 8 KiB are read), unreadable (the error), a symlink loop.
 // Named imports: a namespace import reads each function through a getter, measurable once per call on tens of thousands of files.
 import {closeSync, constants, fstatSync, openSync, readSync} from "node:fs";
+import * as bufferModule from "node:buffer";
 import type {SkipReason} from "./indexTypes";
 import type {IndexerFileSystem} from "./indexerFileSystem";
 import {binarySniffBytes, detectBinaryContent} from "./detectBinaryContent";
@@ -9,8 +10,11 @@ import {binarySniffBytes, detectBinaryContent} from "./detectBinaryContent";
 const wholeReadBytes = 64 * 1024;
 
 export type IndexableFileRead =
-    /** `bytes` lives in a pooled buffer: call release() once done with it. */
-    | {kind: "text"; bytes: Buffer; release(): void}
+    /**
+     * `bytes` lives in a pooled buffer: call release() once done with it. `isAscii`: every byte is
+     * below 0x80, so Latin-1 decoding gives the same string as UTF-8 decoding (decodeFileText).
+     */
+    | {kind: "text"; bytes: Buffer; isAscii: boolean; release(): void}
     | {kind: "skip"; reason: SkipReason; detail: string};
 
 /**
@@ -20,6 +24,18 @@ export type IndexableFileRead =
  * pressure of a fresh buffer for every large file.
  */
 export type ReadBufferPool = {take(sizeBytes: number): Buffer; give(buffer: Buffer): void};
+
+// buffer.isAscii (Node 18.15/19.6 on): a vectorised check. Without it no file is taken as ASCII,
+// which only costs the faster decoding.
+const isAsciiBytes: (bytes: Uint8Array) => boolean = (bufferModule as {isAscii?: (bytes: Uint8Array) => boolean}).isAscii ?? (() => false);
+
+/**
+ * Whether `buffer[0, filled)` (a text file, `sniffed` bytes of it sniffed) is all ASCII, given the
+ * answer for the sniffed prefix: only the rest is scanned.
+ */
+function isAsciiAfterSniff(buffer: Buffer, sniffed: number, filled: number, sniffIsAscii: boolean): boolean {
+    return sniffIsAscii && (filled === sniffed || isAsciiBytes(buffer.subarray(sniffed, filled)));
+}
 
 const pooledBufferBytes = 64 * 1024;
 const maxPooledBuffers = 32;
@@ -64,22 +80,27 @@ export async function readIndexableFile(fileSystem: IndexerFileSystem, absoluteP
         // Small files (most source files) are read in one call; only a larger file is sniffed
         // first, so that a large binary costs 8 KiB of reading, not its size.
         let filled: number;
+        let sniffIsAscii: boolean;
+        let isAscii: boolean;
         try {
             filled = await readInto(file, buffer, 0, file.sizeBytes <= wholeReadBytes ? file.sizeBytes : binarySniffBytes);
-            const sniffed = buffer.subarray(0, Math.min(filled, binarySniffBytes));
-            const binary = detectBinaryContent(sniffed, sniffed.length === file.sizeBytes);
+            const sniffedBytes = Math.min(filled, binarySniffBytes);
+            const sniffed = buffer.subarray(0, sniffedBytes);
+            sniffIsAscii = isAsciiBytes(sniffed);
+            const binary = detectBinaryContent(sniffed, sniffedBytes === file.sizeBytes, sniffIsAscii);
             if (binary !== undefined) {
                 buffers.give(buffer);
                 return {kind: "skip", reason: "binary", detail: binary};
             }
             filled = await readInto(file, buffer, filled, file.sizeBytes);
+            isAscii = isAsciiAfterSniff(buffer, sniffedBytes, filled, sniffIsAscii);
         } catch (error) {
             buffers.give(buffer);
             throw error;
         }
         // The file is taken as it was when opened: one that grows meanwhile is read up to its size
         // then, one that shrinks up to its new end. The next index sees any later change.
-        return {kind: "text", bytes: buffer.subarray(0, filled), release: () => buffers.give(buffer)};
+        return {kind: "text", bytes: buffer.subarray(0, filled), isAscii, release: () => buffers.give(buffer)};
     } catch (error) {
         return unreadable(error);
     } finally {
@@ -119,21 +140,27 @@ export function readIndexableFileSync(absolutePath: string, maxFileBytes: number
         if (sizeBytes > maxFileBytes)
             return {kind: "skip", reason: "too-large", detail: `${sizeBytes} bytes, over the ${maxFileBytes}-byte cap`};
         const buffer = buffers.take(sizeBytes);
-        let filled: number;
+        let bytes: Buffer;
+        let isAscii: boolean;
         try {
-            filled = readIntoSync(fd, buffer, 0, sizeBytes <= wholeReadBytes ? sizeBytes : binarySniffBytes);
-            const sniffed = buffer.subarray(0, Math.min(filled, binarySniffBytes));
-            const binary = detectBinaryContent(sniffed, sniffed.length === sizeBytes);
+            let filled = readIntoSync(fd, buffer, 0, sizeBytes <= wholeReadBytes ? sizeBytes : binarySniffBytes);
+            const sniffedBytes = Math.min(filled, binarySniffBytes);
+            const sniffed = buffer.subarray(0, sniffedBytes);
+            const sniffIsAscii = isAsciiBytes(sniffed);
+            const binary = detectBinaryContent(sniffed, sniffedBytes === sizeBytes, sniffIsAscii);
             if (binary !== undefined) {
                 buffers.give(buffer);
                 return {kind: "skip", reason: "binary", detail: binary};
             }
             filled = readIntoSync(fd, buffer, filled, sizeBytes);
+            isAscii = isAsciiAfterSniff(buffer, sniffedBytes, filled, sniffIsAscii);
+            // Most files fit in the sniffed prefix: its view is the file's (one view object less per file).
+            bytes = filled === sniffedBytes ? sniffed : buffer.subarray(0, filled);
         } catch (error) {
             buffers.give(buffer);
             throw error;
         }
-        return {kind: "text", bytes: buffer.subarray(0, filled), release: () => buffers.give(buffer)};
+        return {kind: "text", bytes, isAscii, release: () => buffers.give(buffer)};
     } catch (error) {
         return unreadable(error);
     } finally {

@@ -15,12 +15,32 @@ export const promptFormatId = "kv-distill-prompt/1";
 export type RenderedFileSection = {header: string; body: string};
 
 export function renderFileSection(displayPath: string, language: string, content: string): RenderedFileSection {
-    const header = `<file path="${escapeMarkup(displayPath)}" language="${escapeMarkup(language)}">\n`;
+    const header = renderFileHeader(displayPath, language);
     let text = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
     if (text.indexOf("\r") !== -1 && text.includes("\r\n"))
         text = text.replace(/\r\n/g, "\n");
     const body = text === "" || text.endsWith("\n") ? `${text}</file>\n` : `${text}\n</file>\n`;
     return {header, body};
+}
+
+/**
+ * The section's first line (renderFileSection's header). `displayPathIsPlain`: the caller has
+ * checked that the path holds no character escapeMarkup escapes (renderPromptToSink knows it from
+ * the walk, which tests each name it lists: a test per path cost more).
+ */
+export function renderFileHeader(displayPath: string, language: string, displayPathIsPlain = false): string {
+    return `<file path="${displayPathIsPlain ? displayPath : escapeMarkup(displayPath)}" language="${escapeMarkup(language)}">\n`;
+}
+
+/** Whether escapeMarkup would change `text`. */
+export function needsMarkupEscaping(text: string): boolean {
+    return markupCharacter.test(text);
+}
+
+/** Whether escapeMarkup would change any of `texts` (one scan over all of them). */
+export function anyNeedsMarkupEscaping(texts: readonly string[]): boolean {
+    // NUL joins them: no path holds one, and it is not escaped.
+    return markupCharacter.test(texts.join("\0"));
 }
 
 /** Escapes text for an attribute value or a line of the tail: no quotes, angle brackets or line breaks survive. */

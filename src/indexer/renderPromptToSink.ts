@@ -17,9 +17,9 @@ import type {GitRepositoryState} from "./readGitRepositoryState";
 import {startGitRepositoryState, type StartedGitRepositoryState} from "./startGitRepositoryState";
 import {compareFilesForPrompt} from "./compareFilesForPrompt";
 import {createReadBufferPool, readIndexableFile, readIndexableFileSync, type IndexableFileRead} from "./readIndexableFile";
-import {promptFormatId, renderFileSection} from "./renderFileSection";
+import {needsMarkupEscaping, promptFormatId} from "./renderFileSection";
+import {renderFileSectionFromBytes} from "./renderFileSectionFromBytes";
 import {renderPromptTail} from "./renderPromptTail";
-import {decodeFileText} from "./decodeFileText";
 import {guessLanguageId} from "./guessLanguageId";
 import {WorkspaceFolderError} from "./WorkspaceFolderError";
 import {findKnownBinaryExtension} from "./detectBinaryContent";
@@ -68,19 +68,22 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
             const location = await findGitRepository(folder.path, gitCommand, signal);
             if (location !== undefined) {
                 repository = {topLevel: location.topLevel, repositoryPrefix: location.folderPrefix, folderRelativeRoot: ""};
-                repositoryEntry(repositories, location.topLevel).pathspecs.add(location.folderPrefix.replace(/\/$/, "") || ".");
+                const entry = repositoryEntry(repositories, location.topLevel);
+                entry.pathspecs.add(location.folderPrefix.replace(/\/$/, "") || ".");
+                entry.indexPath ??= location.indexPath;
             }
         }
         folderRepositories.push(repository);
     }
     const startGitQueries = (topLevel: string, entry: RepositoryEntry): void => {
         entry.started?.cancel();
-        entry.started = startGitRepositoryState({topLevel, pathspecs: [...entry.pathspecs], gitCommand, signal});
+        entry.started = startGitRepositoryState({topLevel, pathspecs: [...entry.pathspecs], gitCommand, signal, indexPath: entry.indexPath});
     };
     for (const [topLevel, entry] of repositories)
         startGitQueries(topLevel, entry);
 
     const ordered: WorkspaceFileCandidate[] = [];
+    let namesNeedMarkupEscaping = false;
     try {
         for (const [index, folder] of folders.entries()) {
             const enumeration = await enumerateWorkspaceFolder({
@@ -106,6 +109,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
                 }
             });
             candidates.push(...enumeration.candidates);
+            namesNeedMarkupEscaping ||= enumeration.namesNeedMarkupEscaping;
             skipped.push(...enumeration.skipped);
             ignoreFiles.push(...enumeration.ignoreFiles);
         }
@@ -166,6 +170,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     // latency overlaps hashing, rendering and the sink.
     const synchronous = fileSystem === nodeIndexerFileSystem;
     const files: IndexedFile[] = [];
+    const indexedCandidates = new Set<WorkspaceFileCandidate>();
     const reads: Array<Promise<IndexableFileRead> | undefined> = [];
     const buffers = createReadBufferPool();
     const startRead = (index: number): void => {
@@ -175,6 +180,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     for (let index = 0; index < readAheadFiles; index++)
         startRead(index);
     let charOffset = 0;
+    const displayPathsArePlain = !namesNeedMarkupEscaping && !folders.some((folder) => needsMarkupEscaping(folder.displayPrefix));
     for (let index = 0; index < ordered.length; index++) {
         const candidate = ordered[index]!;
         let read: IndexableFileRead;
@@ -200,7 +206,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const language = guessLanguageId(candidate.name);
         const contentHash = sha256Hex(read.bytes);
         const sizeBytes = read.bytes.length;
-        const section = renderFileSection(candidate.displayPath, language, decodeFileText(read.bytes));
+        const section = renderFileSectionFromBytes(candidate.displayPath, language, read.bytes, read.isAscii, displayPathsArePlain);
         read.release(); // the bytes are hashed and decoded: the buffer can take the next file
         const file: IndexedFile = {
             folderName: candidate.folderName,
@@ -218,6 +224,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         };
         charOffset = file.charEnd;
         files.push(file);
+        indexedCandidates.add(candidate);
         const sunk = sink({kind: "file", file, header: section.header, body: section.body});
         if (sunk !== undefined)
             await sunk;
@@ -226,7 +233,8 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
 
     const tailStart = charOffset;
     if (options.fileListTail ?? true) {
-        const text = renderPromptTail(files.map((file) => file.displayPath));
+        // The paths in the walk's order, which is nearly path order: the tail's sort then has little to do.
+        const text = renderPromptTail(candidates.filter((candidate) => indexedCandidates.has(candidate)).map((candidate) => candidate.displayPath), displayPathsArePlain);
         await sink({kind: "tail", text, charStart: tailStart});
         charOffset += text.length;
     }
@@ -288,12 +296,12 @@ async function resolveFolders(folders: IndexWorkspaceOptions["folders"], fileSys
  * and are dropped by finish() anyway, which also takes a path listed twice (two overlapping folders
  * of one repository) once.
  */
-type RepositoryEntry = {pathspecs: Set<string>; wanted: string[]; started: StartedGitRepositoryState | undefined};
+type RepositoryEntry = {pathspecs: Set<string>; wanted: string[]; started: StartedGitRepositoryState | undefined; indexPath: string | undefined};
 
 function repositoryEntry(repositories: Map<string, RepositoryEntry>, topLevel: string): RepositoryEntry {
     let entry = repositories.get(topLevel);
     if (entry === undefined) {
-        entry = {pathspecs: new Set(), wanted: [], started: undefined};
+        entry = {pathspecs: new Set(), wanted: [], started: undefined, indexPath: undefined};
         repositories.set(topLevel, entry);
     }
     return entry;
@@ -309,10 +317,14 @@ async function attachChangeTimes(
     ordered: WorkspaceFileCandidate[]
 ): Promise<void> {
     const needModificationTime: WorkspaceFileCandidate[] = [];
+    // Empty answers are common (a dependency folder the repository ignores: no status, no history)
+    // and then need no lookup, which would hash every path of the folder.
+    const uncommittedPaths = state !== undefined && state.problem === undefined && state.uncommittedPaths.size > 0 ? state.uncommittedPaths : undefined;
+    const commitTimes = state !== undefined && state.lastCommitMsByPath.size > 0 ? state.lastCommitMsByPath : undefined;
     for (const candidate of candidates) {
         const repositoryPath = candidate.repositoryPath ?? "";
-        candidate.uncommitted = state !== undefined && state.problem === undefined && state.uncommittedPaths.has(repositoryPath);
-        const committedMs = state?.lastCommitMsByPath.get(repositoryPath);
+        candidate.uncommitted = uncommittedPaths !== undefined && uncommittedPaths.has(repositoryPath);
+        const committedMs = commitTimes?.get(repositoryPath);
         if (candidate.uncommitted || committedMs === undefined)
             needModificationTime.push(candidate);
         else {

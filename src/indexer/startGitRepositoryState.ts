@@ -11,6 +11,8 @@ import {runGitCommand} from "./runGitCommand";
 export type StartGitRepositoryStateOptions = Omit<ReadGitRepositoryStateOptions, "wantedPaths"> & {
     /** Where `git status` keeps its copies of repositories' indexes (prepareShadowGitIndex); default: a folder of this user's under the system's temporary folder. */
     shadowIndexFolder?: string;
+    /** The repository's index file when the caller knows it (findGitRepository's indexPath): spares a git process that asks for it. */
+    indexPath?: string;
 };
 
 export type StartedGitRepositoryState = {
@@ -51,9 +53,11 @@ export function startGitRepositoryState(options: StartGitRepositoryStateOptions)
                 // time), and only tracked files can turn up in the log: waiting for any other file would make
                 // the early stop never happen.
                 const wantedPaths = new Set<string>();
-                for (const wanted of wantedPathsOfCaller)
-                    if (!status.uncommittedPaths.has(wanted) && (tracked === undefined || tracked.has(wanted)))
-                        wantedPaths.add(wanted);
+                // No tracked file under the pathspecs (an ignored dependency folder): nothing to look up.
+                if (tracked === undefined || tracked.size > 0)
+                    for (const wanted of wantedPathsOfCaller)
+                        if (!status.uncommittedPaths.has(wanted) && (tracked === undefined || tracked.has(wanted)))
+                            wantedPaths.add(wanted);
                 const log = await readLog(queryOptions, pathspecArgs, wantedPaths);
                 options.signal?.throwIfAborted();
                 return {
@@ -69,7 +73,7 @@ export function startGitRepositoryState(options: StartGitRepositoryStateOptions)
 }
 
 async function readStatus(options: StartGitRepositoryStateOptions, pathspecArgs: readonly string[]): Promise<StatusOutcome> {
-    const indexPath = await readIndexPath(options);
+    const indexPath = options.indexPath ?? await readIndexPath(options);
     const shadowPath = indexPath === undefined ? undefined : prepareShadowGitIndex(indexPath, options.shadowIndexFolder ?? defaultShadowGitIndexFolder());
     if (shadowPath !== undefined) {
         const shadowed = await runStatus(options, pathspecArgs, shadowPath);

@@ -76,6 +76,13 @@ describe("file content", () => {
         assert.equal(detectBinaryContent(Buffer.from("héllo ✓ 😀"), true), undefined);
     });
 
+    it("with a prefix the caller found to be ASCII, still finds NUL bytes and answers as without that hint", () => {
+        for (const prefix of [Buffer.from("plain text\n"), Buffer.from("a\u0000b"), Buffer.alloc(0), Buffer.alloc(8192, 0x7f)])
+            for (const isWholeFile of [true, false])
+                assert.equal(detectBinaryContent(prefix, isWholeFile, true), detectBinaryContent(prefix, isWholeFile));
+        assert.equal(detectBinaryContent(Buffer.from("a\u0000b"), true, true), "contains NUL bytes");
+    });
+
     it("skips files over the size cap without reading them, and keeps one exactly at the cap", async () => {
         const root = fixture({"huge.txt": Buffer.alloc(2 * 1024 * 1024 + 1, 0x61), "at-cap.txt": Buffer.alloc(1000, 0x62), "over-cap.txt": Buffer.alloc(1001, 0x62)});
         const defaults = await indexWorkspace({folders: [{name: "w", path: root}], useGit: false});

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import {after, describe, it} from "node:test";
 import {readGitRepositoryState} from "../../../src/indexer/readGitRepositoryState";
 import {startGitRepositoryState} from "../../../src/indexer/startGitRepositoryState";
+import {findGitRepository} from "../../../src/indexer/findGitRepository";
 import {commitAt, createFixtureWorkspace, createTemporaryFolder, git, initGitRepository, removeFixture, writeFixtureFiles} from "./fixtureWorkspace";
 
 const fixtures: string[] = [];
@@ -38,6 +39,27 @@ describe("git repository state, started before the wanted paths are known", () =
         const whole = await startGitRepositoryState({topLevel: root, pathspecs: ["."], gitCommand: "git"}).finish(wanted);
         assert.deepEqual([...whole.uncommittedPaths].sort(), ["renamed-from.ts", "renamed-to.ts", "src/edited.ts", "untracked.ts"]);
         assert.equal(whole.lastCommitMsByPath.get("old.ts"), Date.parse("2020-01-01T00:00:00Z"));
+    });
+
+    it("findGitRepository names the index (a linked worktree's own, from a subfolder too), and the state started with it answers as without it", async () => {
+        const root = repositoryWithHistory();
+        const fromRoot = await findGitRepository(root, "git");
+        assert.deepEqual(fromRoot, {topLevel: fs.realpathSync(root), folderPrefix: "", indexPath: path.join(root, ".git", "index")});
+        const fromSubfolder = await findGitRepository(path.join(root, "src"), "git");
+        assert.deepEqual(fromSubfolder, {topLevel: fs.realpathSync(root), folderPrefix: "src/", indexPath: path.join(root, ".git", "index")});
+        const worktree = path.join(createTemporaryFolder("kvd-git-worktree-"), "linked");
+        fixtures.push(path.dirname(worktree));
+        git(root, ["worktree", "add", "--quiet", "--detach", worktree]);
+        const linked = await findGitRepository(path.join(worktree, "src"), "git");
+        assert.equal(linked?.indexPath, path.join(fs.realpathSync(root), ".git", "worktrees", "linked", "index"));
+        assert.ok(fs.existsSync(linked.indexPath));
+        const wanted = new Set(["old.ts", "src/middle.ts", "src/edited.ts", "untracked.ts", "renamed-to.ts"]);
+        const shadowIndexFolder = createTemporaryFolder("kvd-git-shadow-");
+        fixtures.push(shadowIndexFolder);
+        const given = await startGitRepositoryState({topLevel: root, pathspecs: ["."], gitCommand: "git", shadowIndexFolder, indexPath: fromRoot!.indexPath}).finish(wanted);
+        const asked = await startGitRepositoryState({topLevel: root, pathspecs: ["."], gitCommand: "git", shadowIndexFolder}).finish(wanted);
+        assert.deepEqual(given, asked);
+        assert.deepEqual([...given.uncommittedPaths].sort(), ["renamed-from.ts", "renamed-to.ts", "src/edited.ts", "untracked.ts"]);
     });
 
     it("in a copied repository (new inodes), reports exactly the edited files, also one edited to the same size and modification time", async () => {

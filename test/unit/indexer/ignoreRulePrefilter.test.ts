@@ -5,13 +5,14 @@ import {createIgnoreRulePrefilter} from "../../../src/indexer/createIgnoreRulePr
 import {IgnoreRuleStack, type IgnoreRuleSource} from "../../../src/indexer/IgnoreRuleStack";
 
 // Ignore files of the kinds real trees have: extensions, anchored and folder-only rules, `**`,
-// character classes, escapes, negations (of files and of folders), and a rule matching everything.
+// character classes, escapes, negations (of files and of folders), a rule matching everything, none.
 const ignoreFiles = [
     "*.o\n*.so\n*.log\n/build*\n/.cache/\nmodels/*\n!models/.editorconfig\n!models/ggml-vocab-*.gguf\n__pycache__/\n*.py[co]\n/out/\nexamples/**/tmp/\n",
     "node_modules/\n!keep/\n\\#literal\n\\!bang\nfoo/**/bar\n**/deep/*.txt\ndoc/*.md\n!doc/README.md\n*~\n",
     "*\n!*/\n!*.ts\n",
     "secret\n/only-root.txt\nsub/\n!sub/wanted.ts\n",
-    "*.a\n*.gguf.json\n*.DS_Store\n*.d\n!keep.d\n*_test\nlib*.so\n"
+    "*.a\n*.gguf.json\n*.DS_Store\n*.d\n!keep.d\n*_test\nlib*.so\n",
+    "# no rules at all, as git's own .git/info/exclude\n\n"
 ];
 
 const paths = [
@@ -41,7 +42,10 @@ describe("ignore rule prefilter", () => {
         assert.equal(prefilter("build/"), true);
         assert.equal(prefilter("src/a.c"), false);
         assert.equal(prefilter("src/build/"), false, "an anchored rule matches from the start only");
-        assert.equal(createIgnoreRulePrefilter(ignore()), undefined, "no rules, no prefilter");
+        const none = createIgnoreRulePrefilter(ignore().add("# only a comment\n\n"));
+        assert.ok(none !== undefined, "no rules: a prefilter that matches nothing");
+        for (const candidate of ["a", "a/b.c", "dir/", ".git/x"])
+            assert.equal(none(candidate), false);
     });
 
     it("gives IgnoreRuleStack exactly the package's own verdicts, for files and folders, at one level and under a deeper one", () => {

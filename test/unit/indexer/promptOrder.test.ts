@@ -55,8 +55,8 @@ describe("prompt order", () => {
         assert.equal(invocations.filter((args) => / log /.test(` ${args} `)).length, 1, invocations.join("\n"));
         assert.equal(invocations.filter((args) => / status /.test(` ${args} `)).length, 1, invocations.join("\n"));
         assert.equal(invocations.filter((args) => / ls-files /.test(` ${args} `)).length, 1, invocations.join("\n"));
-        assert.equal(invocations.filter((args) => / rev-parse --git-path index /.test(` ${args} `)).length, 1, invocations.join("\n"));
-        assert.equal(invocations.length, 5, `one rev-parse for the repository, one for its index (status runs on a copy), one status, one ls-files, one log: ${invocations.join(" | ")}`);
+        assert.equal(invocations.filter((args) => / rev-parse --show-toplevel --show-prefix --git-path index /.test(` ${args} `)).length, 1, invocations.join("\n"));
+        assert.equal(invocations.length, 4, `one rev-parse for the repository and its index (status runs on a copy), one status, one ls-files, one log: ${invocations.join(" | ")}`);
     });
 
     it("uses each repository's own history: a nested repository and a second folder of the same repository", async () => {
@@ -241,6 +241,23 @@ describe("prompt rendering", () => {
     it("lists the tail's paths in UTF-16 code-unit order, escaped", () => {
         const tail = renderPromptTail(["b", "\uffff", "\u{1f600}", "B", "a/b", "\u00e9", "a-b", "q\"<x>"]);
         assert.equal(tail, "<workspace-files count=\"8\">\nB\na-b\na/b\nb\nq&#34;&#60;x&#62;\n\u00e9\n\u{1f600}\n\uffff\n</workspace-files>\n");
+    });
+
+    it("escapes a path whose only odd character is in a folder's name, or in a workspace folder's name, in its header and in the tail", async () => {
+        const root = createFixtureWorkspace({"we&rd/x.ts": "x\n", "plain/y.ts": "y\n"});
+        const second = createFixtureWorkspace({"z.ts": "z\n"});
+        fixtures.push(root, second);
+        for (const folders of [[{name: "w", path: root}], [{name: "w", path: root}, {name: "q<\"2\">", path: second}]]) {
+            const {prompt, manifest} = await indexWorkspace({folders, useGit: false});
+            for (const file of manifest.files) {
+                const escaped = file.displayPath.replace(/[&"<>\r\n]/g, (char) => `&#${char.charCodeAt(0)};`);
+                assert.equal(prompt.slice(file.charStart, file.headerEnd), `<file path="${escaped}" language="typescript">\n`);
+                assert.ok(prompt.slice(manifest.tailStart).includes(`\n${escaped}\n`), escaped);
+            }
+            assert.ok(prompt.includes("we&#38;rd/x.ts") && !prompt.includes("we&rd"));
+            if (folders.length === 2)
+                assert.ok(prompt.includes("q&#60;&#34;2&#34;&#62;/z.ts") && !prompt.includes("q<"));
+        }
     });
 
     it("keeps the prompt's prefix unchanged when a file is added (the file list is in the tail)", async () => {

@@ -1,4 +1,5 @@
 import {strict as assert} from "node:assert";
+import {isAscii} from "node:buffer";
 import {createHash} from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,7 +14,9 @@ after(() => fixtures.forEach(removeFixture));
 function describeRead(read: IndexableFileRead): string {
     if (read.kind === "skip")
         return `skip ${read.reason}: ${read.detail}`;
-    const text = `text ${read.bytes.length} ${createHash("sha256").update(read.bytes).digest("hex")}`;
+    // The reader's ASCII answer must be the bytes' own (it picks the decoding).
+    assert.equal(read.isAscii, isAscii(read.bytes));
+    const text = `text ${read.bytes.length} ${createHash("sha256").update(read.bytes).digest("hex")}${read.isAscii ? " ascii" : ""}`;
     read.release();
     return text;
 }
@@ -29,6 +32,10 @@ describe("readIndexableFileSync", () => {
         "large.txt": "x".repeat(200_000) + "\n",
         "larger.txt": "y".repeat(700_000) + "\n",
         "cut-at-sniff.txt": cutAtSniff,
+        // ASCII in the sniffed prefix, not after it; and the other way round.
+        "late-non-ascii.txt": Buffer.concat([Buffer.alloc(9000, "a"), Buffer.from("é\n")]),
+        "early-non-ascii.txt": Buffer.concat([Buffer.from("é"), Buffer.alloc(70_000, "a")]),
+        "small-non-ascii.txt": "naïve\n",
         "large-binary.bin": Buffer.concat([Buffer.alloc(5_000, "c"), Buffer.from([0]), Buffer.alloc(70_000, "c")]),
         "too-large.txt": "z".repeat(1_100_000)
     };
@@ -55,6 +62,10 @@ describe("readIndexableFileSync", () => {
         assert.match(describeRead(readIndexableFileSync(path.join(root, "loop-a"), 1024 * 1024)), /^skip symlink-loop/);
         assert.match(describeRead(readIndexableFileSync(path.join(root, "missing.txt"), 1024 * 1024)), /^skip unreadable: vanished before it could be read/);
         assert.equal(describeRead(readIndexableFileSync(path.join(root, "cut-at-sniff.txt"), 1024 * 1024)), `text ${cutAtSniff.length} ${createHash("sha256").update(cutAtSniff).digest("hex")}`);
+        for (const [name, expected] of [["large.txt", true], ["small.txt", true], ["empty.txt", true], ["late-non-ascii.txt", false], ["early-non-ascii.txt", false], ["small-non-ascii.txt", false]] as const) {
+            const read = readIndexableFileSync(path.join(root, name), 1024 * 1024);
+            assert.equal(read.kind === "text" && read.isAscii, expected, name);
+        }
     });
 
     it("with the size from the caller's stat, answers as with its own fstat, and takes the file as it was at that stat", () => {
