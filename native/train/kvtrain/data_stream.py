@@ -69,8 +69,9 @@ QUESTION_ROOM = 1100
 class StreamSettings:
     def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
                  path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], self_reference_share=0.0,
-                 restate_error_messages=False):
+                 restate_error_messages=False, self_reference_placement="start"):
         self.seq_len = seq_len
+        self.self_reference_placement = self_reference_placement  # qa_generator.SELF_REFERENCE_PLACEMENTS
         self.restate_error_messages = restate_error_messages  # qa_generator.RESTATED_ERROR_ANSWER
         self.layout = layout  # a DataLayout
         self.path_family_weight = path_family_weight  # how often the two-hop (path answer) families are asked
@@ -94,14 +95,14 @@ def _workspace_target(rng, room):
 
 def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False,
                path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], max_tokens=None,
-               self_reference_share=0.0, restate_error_messages=False):
+               self_reference_share=0.0, restate_error_messages=False, self_reference_placement="start"):
     """Token ids and loss classes of one chat about a generated workspace; with max_tokens, the last
     question turns are left out so the chat fits (None when not even one turn fits)."""
     def count(path, content):
         return len(tokenizer.encode(render_file_block(path, content)))
     real_files = corpus.workspace_file if (corpus is not None and len(corpus) > 0) else None
     workspace = generate_workspace(rng, split, target_tokens, count, real_files, real_file_share if real_files else 0.0,
-                                   self_reference_share)
+                                   self_reference_share, self_reference_placement)
     question_count = max(3, min(48, target_tokens // 250))
     questions = pick_questions(rng, workspace, question_count, family_weights=training_family_weights(path_family_weight),
                                one_path_answer_per_file=layout.one_path_answer_per_file,
@@ -149,7 +150,8 @@ def build_sequence(rng, tokenizer, corpus, settings):
             chat = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share,
                               path_family_weight=settings.path_family_weight, layout=settings.layout, max_tokens=room,
                               self_reference_share=settings.self_reference_share,
-                              restate_error_messages=settings.restate_error_messages)
+                              restate_error_messages=settings.restate_error_messages,
+                              self_reference_placement=settings.self_reference_placement)
             if chat is None:
                 failures += 1
                 continue

@@ -313,11 +313,11 @@ def _rust_file(rng, namer, constants, functions, known_functions):
 
 SOURCE_LANGUAGES = [("ts", _typescript_file), ("py", _python_file), ("go", _go_file), ("c", _c_file), ("rs", _rust_file)]
 
-# Self references (training data only, an option): a trace line naming the enclosing function just
-# after its first line, and a comment naming the file's path before its first function. Predicting
-# them needs the step the two-hop questions need (from a place in a body back to its function or
-# file: models/small.md, "Where the two-hop answers fail"); both come BEFORE the definitions and
-# messages the questions ask about, so they give no answer a shortcut forward.
+# Self references (training data only, an option): a trace line naming the enclosing function, and a
+# comment naming the file's path. Predicting them needs the step the two-hop questions need (from a
+# place in a body back to its function or file: models/small.md, "Where the two-hop answers fail").
+# Placement "start": just after the function's first line and before the first function, BEFORE the
+# definitions and messages the questions ask about, so they give no answer a shortcut forward.
 _TRACE_LINES = {"ts": '    console.debug("enter %s");', "py": '    logger.debug("enter %s")', "go": '\tlog.Printf("enter %s")',
                 "c": '    log_trace("enter %s");', "rs": '    log::debug!("enter {}", "%s");'}
 _PATH_COMMENTS = {"ts": "// module %s", "py": "# module %s", "go": "// module %s", "c": "/* module %s */", "rs": "// module %s"}
@@ -339,22 +339,56 @@ def body_start_line(lines, name, extension):
     return definition_line(lines, name) + (2 if extension == "c" else 1)
 
 
-def add_self_references(content, extension, path, functions, share, inserted=None):
+# Placement "key" puts each self reference right after what a two-hop question starts from: the trace
+# line after the function's error message (after its first line when it has none), the path comment
+# after the first function's opening line. Predicting them then takes the second hop exactly where the
+# questions need it; the questions those lines would answer by a plain look forward are not asked
+# (self_reference_shortcuts).
+SELF_REFERENCE_PLACEMENTS = ("start", "key")
+
+
+def _indented_like(line, template):
+    return line[:len(line) - len(line.lstrip())] + template.lstrip()
+
+
+def add_self_references(content, extension, path, functions, share, inserted=None, placement="start"):
     """The content with its self references; inserted (a dict), when given, receives each inserted
     line mapped to the name or path it names (data_stream gives those names their own loss)."""
     lines = content.split("\n")
     for function in functions:
         if takes_self_reference(function.name, share):
             line = _TRACE_LINES[extension] % function.name
-            lines.insert(body_start_line(lines, function.name, extension), line)
+            if placement == "key" and function.message:
+                message_line = next(index for index, text in enumerate(lines) if ('"%s' % function.message) in text)
+                line = _indented_like(lines[message_line], line)
+                lines.insert(message_line + 1, line)
+            else:
+                lines.insert(body_start_line(lines, function.name, extension), line)
             if inserted is not None:
                 inserted[line] = function.name
     if functions and takes_self_reference(path, share):
         line = _PATH_COMMENTS[extension] % path
-        lines.insert(definition_line(lines, functions[0].name), line)
+        if placement == "key":
+            line = _indented_like(_TRACE_LINES[extension], line)
+            lines.insert(body_start_line(lines, functions[0].name, extension), line)
+        else:
+            lines.insert(definition_line(lines, functions[0].name), line)
         if inserted is not None:
             inserted[line] = path
     return "\n".join(lines)
+
+
+def self_reference_shortcuts(path, functions, share, placement):
+    """{(family, function name)} of the questions a "key" self reference would answer by a look forward:
+    the error questions about a function whose trace line follows its message, the path questions
+    about the function whose opening line the path comment follows."""
+    if placement != "key":
+        return set()
+    skipped = {(family, function.name) for function in functions if function.message and takes_self_reference(function.name, share)
+               for family in ("error_file", "error_function")}
+    if functions and takes_self_reference(path, share):
+        skipped |= {("function_file", functions[0].name), ("error_file", functions[0].name)}
+    return skipped
 
 
 def _config_file(rng, namer, entries, extension):
@@ -407,10 +441,11 @@ class Workspace:
         self.self_reference_lines = self_reference_lines or {}  # inserted line -> the name or path it names
 
 
-def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=None, real_code_share=0.0, self_reference_share=0.0):
+def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=None, real_code_share=0.0, self_reference_share=0.0,
+                       self_reference_placement="start"):
     """Files are added until count_tokens(path, content) summed reaches target_tokens.
     self_reference_share: the share of functions and of source files given a self reference
-    (add_self_references); TRAIN split only."""
+    (add_self_references, at self_reference_placement); TRAIN split only."""
     if self_reference_share and split != "train":
         raise ValueError("self references are for training data only")
     namer = Namer(rng, split)
@@ -438,19 +473,24 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
             path = "%s/%s.%s" % (namer.path_folder(), base, extension)
             if path in used_paths or not namer.in_split(path):
                 continue
+            shortcuts = set()
             if self_reference_share:
-                content = add_self_references(content, extension, path, functions, self_reference_share, self_reference_lines)
+                content = add_self_references(content, extension, path, functions, self_reference_share, self_reference_lines,
+                                              self_reference_placement)
+                shortcuts = self_reference_shortcuts(path, functions, self_reference_share, self_reference_placement)
             for words, (literal, value) in constants:
                 name = {"ts": screaming, "py": screaming, "go": pascal, "c": screaming, "rs": screaming}[extension](list(words))
                 facts.append({"family": "const_value", "name": name, "literal": literal, "expected": value, "path": path})
             for function in functions:
-                facts.append({"family": "function_file", "name": function.name, "path": path, "expected": path})
+                if ("function_file", function.name) not in shortcuts:
+                    facts.append({"family": "function_file", "name": function.name, "path": path, "expected": path})
                 facts.append({"family": "function_params", "name": function.name, "params": function.params_text,
                               "path": path, "expected": function.params_text})
                 if function.message:
                     for family in ("error_file", "error_function"):
-                        facts.append({"family": family, "message": function.message, "function": function.name,
-                                      "path": path, "expected": path if family == "error_file" else function.name})
+                        if (family, function.name) not in shortcuts:
+                            facts.append({"family": family, "message": function.message, "function": function.name,
+                                          "path": path, "expected": path if family == "error_file" else function.name})
                 mentioned.append(function.name)
             known_functions.extend(functions)
         elif roll < real_code_share + (1 - real_code_share) * 0.85:

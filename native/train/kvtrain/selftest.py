@@ -143,6 +143,38 @@ def run_checks():
     check(stripped_same and each_traced and each_path and len(traced) >= 3,
           "self references: each function's trace line follows its first line, each source file names its path "
           "before its first function, and without them the files are the workspace generated without the option")
+    key_plain = generate_workspace(random.Random("selftest/self-reference-key"), "train", 4000, count)
+    key_placed = generate_workspace(random.Random("selftest/self-reference-key"), "train", 4000, count, self_reference_share=1.0,
+                                    self_reference_placement="key")
+    plain_files, inserted = dict(key_plain.files), key_placed.self_reference_lines
+    # The inserted lines take tokens, so the placed workspace stops a few files earlier: compare the files both have.
+    placed_paths = {path for path, _content in key_placed.files}
+    first_function = {}  # path -> its first function (facts come in the order of the functions)
+    for fact in key_plain.facts:
+        if fact["family"] == "function_file" and fact["path"] in placed_paths:
+            first_function.setdefault(fact["path"], fact["name"])
+    messages = {fact["function"]: fact["message"] for fact in key_plain.facts
+                if fact["family"] == "error_function" and fact["path"] in placed_paths}
+    stripped_same, traced_after_message, path_after_opening = len(placed_paths & set(plain_files)) >= 8, 0, 0
+    for path, content in key_placed.files:
+        lines = content.split("\n")
+        stripped_same = stripped_same and plain_files.get(path) == "\n".join(line for line in lines if line not in inserted)
+        for index, line in enumerate(lines):
+            named = inserted.get(line)
+            if named == path:
+                opening = index - (2 if path.endswith(".c") else 1)
+                path_after_opening += int(lines[opening].split("(")[0].endswith(" " + first_function[path]))
+            elif named in messages:
+                traced_after_message += int(('"%s' % messages[named]) in lines[index - 1])
+    expected_path_questions = {fact["name"] for fact in key_plain.facts
+                               if fact["family"] == "function_file" and fact["path"] in placed_paths
+                               and first_function[fact["path"]] != fact["name"]}
+    check(stripped_same and traced_after_message == len(messages) >= 2 and path_after_opening == len(first_function) >= 2
+          and not [fact for fact in key_placed.facts if fact["family"] in ("error_file", "error_function")]
+          and {fact["name"] for fact in key_placed.facts if fact["family"] == "function_file"} == expected_path_questions,
+          "self references at the key: each trace line follows its function's error message, each path comment its "
+          "first function's opening line, the questions they would give away are not asked, and without them the "
+          "files are the plain workspace")
     pieces_same, named_exactly = True, True
     for seed in range(6):
         workspace = generate_workspace(random.Random("selftest/self-reference-loss/%d" % seed), "train", 3000, count,

@@ -28,6 +28,7 @@ from .data_stream import DATA_LAYOUTS, DEFAULT_PATH_FAMILY_WEIGHT, SequenceStrea
 from .evaluate import evaluate_set, generate_eval_set
 from .gguf_io import QUANT_PLANS, export_gguf, load_gguf
 from .model import CONFIGS, LlamaModel, ModelConfig
+from .qa_generator import SELF_REFERENCE_PLACEMENTS
 from .tokenizer import shared_tokenizer
 
 DEFAULTS = {
@@ -72,6 +73,9 @@ def parse_arguments(argv):
                         help="override whether a chat names each file's path in at most one answer")
     parser.add_argument("--self-reference-share", type=float, default=0.0,
                         help="share of generated functions and source files given a line naming them (qa_generator.add_self_references)")
+    parser.add_argument("--self-reference-placement", choices=SELF_REFERENCE_PLACEMENTS, default="start",
+                        help="start: after a function's first line and before the first function; key: right after the error "
+                             "message and the first function's opening line, with the questions they would give away left out")
     parser.add_argument("--self-reference-loss-weight", type=float, default=1.0,
                         help="weight of the next-token loss on every name and path those lines name (always computed, not sampled)")
     parser.add_argument("--second-hop-loss-weight", type=float, default=0.0,
@@ -249,7 +253,8 @@ def main(argv=None):
         settings = StreamSettings(seq_len=length + 1, seed=arguments.seed + 1000 * rank,
                                   path_family_weight=arguments.path_family_weight, layout=layout,
                                   self_reference_share=arguments.self_reference_share,
-                                  restate_error_messages=arguments.restate_error_messages)
+                                  restate_error_messages=arguments.restate_error_messages,
+                                  self_reference_placement=arguments.self_reference_placement)
         return SequenceStream(tokenizer, corpus, settings, arguments.workers)
     short_phase = 0 < arguments.short_seq_len < seq_len
     stream = open_stream(arguments.short_seq_len if short_phase else seq_len)
@@ -347,6 +352,7 @@ def main(argv=None):
                "processes": world, "data_layout": dict(layout.describe(), name=arguments.data_layout),
                "self_reference_share": arguments.self_reference_share,
                "self_reference_loss_weight": arguments.self_reference_loss_weight,
+               "self_reference_placement": arguments.self_reference_placement,
                "second_hop_loss_weight": arguments.second_hop_loss_weight,
                "restate_error_messages": arguments.restate_error_messages,
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
