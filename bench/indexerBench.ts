@@ -19,6 +19,7 @@ import {execFileSync, spawnSync} from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import {createSeededRandom} from "../src/common/seededRandom";
 import {indexWorkspace} from "../src/indexer/indexWorkspace";
 import {diffManifests} from "../src/indexer/diffManifests";
 import type {IndexManifest} from "../src/indexer/indexTypes";
@@ -196,17 +197,8 @@ function measureThroughput(args: Arguments): void {
 
 // ---------------------------------------------------------------- part 2: invalidation
 
-/** mulberry32: a small seeded PRNG, so every run simulates the same history. */
-function createRandom(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+/** The project's seeded generator (mulberry32), so every run simulates the same history. */
+const createRandom = (seed: number): (() => number) => createSeededRandom(seed).nextUniform;
 
 /** Picks file indexes with Zipf-distributed activity: a few files take most of the changes, as in real projects. */
 function createZipfPicker(count: number, exponent: number, random: () => number): () => number {

@@ -4,18 +4,10 @@ import {describe, it} from "node:test";
 import {decodeBlockBytes, decodeFileText} from "../../../src/indexer/decodeFileText";
 import {renderFileSection} from "../../../src/indexer/renderFileSection";
 import {renderFileSectionFromBytes} from "../../../src/indexer/renderFileSectionFromBytes";
+import {createSeededRandom} from "../../../src/common/seededRandom";
 
-/** A small seeded generator (mulberry32), so that every run checks the same byte sequences. */
-function createRandom(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+/** The project's seeded generator, so that every run checks the same byte sequences. */
+const createRandom = (seed: number): (() => number) => createSeededRandom(seed).nextUniform;
 
 const ascii = (length: number, fill = "a"): Buffer => Buffer.alloc(length, fill);
 
