@@ -10,18 +10,21 @@
 import * as bufferModule from "node:buffer";
 
 // buffer.isAscii exists from Node 18.15/19.6 on; without it every file takes the UTF-8 decoder.
-const isAscii = (bufferModule as {isAscii?: (input: Uint8Array) => boolean}).isAscii;
+const nativeIsAscii = (bufferModule as {isAscii?: (input: Uint8Array) => boolean}).isAscii;
+
+/** Whether every byte is below 0x80 (a vectorised check); false where Node lacks buffer.isAscii, which only costs the faster decoding. */
+export const isAsciiBytes: (bytes: Uint8Array) => boolean = nativeIsAscii ?? (() => false);
 
 /** Files with non-ASCII bytes larger than this are decoded in blocks of about this size. */
 export const decodeBlockBytes = 16 * 1024;
 
 /** `knownAscii`: the reader's answer (IndexableFileRead's isAscii), which spares a second scan; without it the bytes are checked here. */
 export function decodeFileText(bytes: Buffer, knownAscii?: boolean): string {
-    if (knownAscii ?? (isAscii !== undefined && isAscii(bytes)))
+    if (knownAscii ?? isAsciiBytes(bytes))
         return bytes.toString("latin1");
-    if (isAscii === undefined || bytes.length <= decodeBlockBytes)
+    if (nativeIsAscii === undefined || bytes.length <= decodeBlockBytes)
         return bytes.toString("utf8");
-    return decodeInBlocks(bytes, isAscii);
+    return decodeInBlocks(bytes, nativeIsAscii);
 }
 
 /**

@@ -2,10 +2,10 @@
 // read), binary (only the first 8 KiB are read), unreadable (the error), a symlink loop.
 // Named imports: a namespace import reads each function through a getter, measurable once per call on tens of thousands of files.
 import {closeSync, constants, fstatSync, openSync, readSync} from "node:fs";
-import * as bufferModule from "node:buffer";
 import type {SkipReason} from "./indexTypes";
 import type {IndexerFileSystem} from "./indexerFileSystem";
 import {binarySniffBytes, detectBinaryContent} from "./detectBinaryContent";
+import {isAsciiBytes} from "./decodeFileText";
 
 const wholeReadBytes = 64 * 1024;
 
@@ -24,10 +24,6 @@ export type IndexableFileRead =
  * pressure of a fresh buffer for every large file.
  */
 export type ReadBufferPool = {take(sizeBytes: number): Buffer; give(buffer: Buffer): void};
-
-// buffer.isAscii (Node 18.15/19.6 on): a vectorised check. Without it no file is taken as ASCII,
-// which only costs the faster decoding.
-const isAsciiBytes: (bytes: Uint8Array) => boolean = (bufferModule as {isAscii?: (bytes: Uint8Array) => boolean}).isAscii ?? (() => false);
 
 /**
  * Whether `buffer[0, filled)` (a text file, `sniffed` bytes of it sniffed) is all ASCII, given the
