@@ -343,7 +343,7 @@ def body_start_line(lines, name, extension):
 # line after the function's error message (after its first line when it has none), the path comment
 # after the first function's opening line. Predicting them then takes the second hop exactly where the
 # questions need it; the questions those lines would answer by a plain look forward are not asked
-# (self_reference_shortcuts).
+# (add_self_references' shortcuts).
 SELF_REFERENCE_PLACEMENTS = ("start", "key")
 
 
@@ -351,10 +351,14 @@ def _indented_like(line, template):
     return line[:len(line) - len(line.lstrip())] + template.lstrip()
 
 
-def add_self_references(content, extension, path, functions, share, inserted=None, placement="start"):
+def add_self_references(content, extension, path, functions, share, inserted=None, placement="start", shortcuts=None):
     """The content with its self references; inserted (a dict), when given, receives each inserted
-    line mapped to the name or path it names (data_stream gives those names their own loss)."""
+    line mapped to the name or path it names (data_stream gives those names their own loss), and
+    shortcuts (a set) the (family, function name) of each question a "key" line would answer by a
+    look forward: the error questions about a function whose trace line follows its message, the
+    path questions about the function whose opening line the path comment follows."""
     lines = content.split("\n")
+    given_away = set()
     for function in functions:
         if takes_self_reference(function.name, share):
             line = _TRACE_LINES[extension] % function.name
@@ -362,6 +366,7 @@ def add_self_references(content, extension, path, functions, share, inserted=Non
                 message_line = next(index for index, text in enumerate(lines) if ('"%s' % function.message) in text)
                 line = _indented_like(lines[message_line], line)
                 lines.insert(message_line + 1, line)
+                given_away |= {("error_file", function.name), ("error_function", function.name)}
             else:
                 lines.insert(body_start_line(lines, function.name, extension), line)
             if inserted is not None:
@@ -371,24 +376,14 @@ def add_self_references(content, extension, path, functions, share, inserted=Non
         if placement == "key":
             line = _indented_like(_TRACE_LINES[extension], line)
             lines.insert(body_start_line(lines, functions[0].name, extension), line)
+            given_away |= {("function_file", functions[0].name), ("error_file", functions[0].name)}
         else:
             lines.insert(definition_line(lines, functions[0].name), line)
         if inserted is not None:
             inserted[line] = path
+    if shortcuts is not None:
+        shortcuts |= given_away
     return "\n".join(lines)
-
-
-def self_reference_shortcuts(path, functions, share, placement):
-    """{(family, function name)} of the questions a "key" self reference would answer by a look forward:
-    the error questions about a function whose trace line follows its message, the path questions
-    about the function whose opening line the path comment follows."""
-    if placement != "key":
-        return set()
-    skipped = {(family, function.name) for function in functions if function.message and takes_self_reference(function.name, share)
-               for family in ("error_file", "error_function")}
-    if functions and takes_self_reference(path, share):
-        skipped |= {("function_file", functions[0].name), ("error_file", functions[0].name)}
-    return skipped
 
 
 def _config_file(rng, namer, entries, extension):
@@ -476,8 +471,7 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
             shortcuts = set()
             if self_reference_share:
                 content = add_self_references(content, extension, path, functions, self_reference_share, self_reference_lines,
-                                              self_reference_placement)
-                shortcuts = self_reference_shortcuts(path, functions, self_reference_share, self_reference_placement)
+                                              self_reference_placement, shortcuts)
             for words, (literal, value) in constants:
                 name = {"ts": screaming, "py": screaming, "go": pascal, "c": screaming, "rs": screaming}[extension](list(words))
                 facts.append({"family": "const_value", "name": name, "literal": literal, "expected": value, "path": path})

@@ -134,12 +134,18 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
     answer_index = torch.nonzero((flat_classes == LOSS_ANSWER) | (flat_classes == LOSS_SECOND_HOP)).squeeze(1)
     sampled = torch.rand(flat_classes.shape, generator=generator, device="cpu").to(flat_classes.device) < context_rate
     context_index = torch.nonzero((flat_classes == LOSS_CONTEXT) & sampled).squeeze(1)
+    self_reference_index = torch.nonzero(flat_classes == LOSS_SELF_REFERENCE).squeeze(1)
+
+    def scored(index):
+        """(logits, targets, mean cross-entropy) at the flat positions `index`."""
+        logits = model.logits_at(flat_hidden.index_select(0, index)).float()
+        targets_at = flat_targets.index_select(0, index)
+        return logits, targets_at, F.cross_entropy(logits, targets_at)
+
     stats = {}
     loss = flat_hidden.sum() * 0.0
     if answer_index.numel():
-        logits = model.logits_at(flat_hidden.index_select(0, answer_index)).float()
-        answer_targets = flat_targets.index_select(0, answer_index)
-        answer_loss = F.cross_entropy(logits, answer_targets)
+        logits, answer_targets, answer_loss = scored(answer_index)
         loss = loss + answer_loss
         stats["answer_loss"] = float(answer_loss.detach())
         stats["answer_accuracy"] = float((logits.argmax(-1) == answer_targets).float().mean())
@@ -151,15 +157,11 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
             stats["second_hop_loss"] = float(second_hop_loss.detach())
             stats["second_hop_accuracy"] = float((logits[second_hop].argmax(-1) == answer_targets[second_hop]).float().mean())
     if context_index.numel():
-        logits = model.logits_at(flat_hidden.index_select(0, context_index)).float()
-        context_loss = F.cross_entropy(logits, flat_targets.index_select(0, context_index))
+        _logits, _targets, context_loss = scored(context_index)
         loss = loss + context_weight * context_loss
         stats["context_loss"] = float(context_loss.detach())
-    self_reference_index = torch.nonzero(flat_classes == LOSS_SELF_REFERENCE).squeeze(1)
     if self_reference_index.numel():
-        logits = model.logits_at(flat_hidden.index_select(0, self_reference_index)).float()
-        self_reference_targets = flat_targets.index_select(0, self_reference_index)
-        self_reference_loss = F.cross_entropy(logits, self_reference_targets)
+        logits, self_reference_targets, self_reference_loss = scored(self_reference_index)
         loss = loss + self_reference_weight * self_reference_loss
         stats["self_reference_loss"] = float(self_reference_loss.detach())
         stats["self_reference_accuracy"] = float((logits.argmax(-1) == self_reference_targets).float().mean())
