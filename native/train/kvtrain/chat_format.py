@@ -96,6 +96,12 @@ LOSS_ANSWER = 2   # the assistant's answer and its <|im_end|>
 LOSS_SELF_REFERENCE = 3  # in training workspaces, the name or path in a self reference line (qa_generator.add_self_references)
 LOSS_SECOND_HOP = 4  # an answer token that starts a field found by a second hop (counted as an answer token too)
 
+# Enclosing-probe labels of a workspace token (train.py --enclosing-loss-weight): the first token of
+# its enclosing function's name, then the first ENCLOSING_PATH_TOKENS tokens of its file's path (each
+# as the answers write it, after a space); -1 where there is none.
+ENCLOSING_PATH_TOKENS = 3
+NO_ENCLOSING = (-1,) * (1 + ENCLOSING_PATH_TOKENS)
+
 
 def self_reference_pieces(block, self_reference_lines):
     """A workspace block as [(text, loss class)]: the names and paths that self reference lines name
@@ -120,39 +126,53 @@ def self_reference_pieces(block, self_reference_lines):
     return [(text, loss_class) for text, loss_class in pieces if text]
 
 
-def encode_chat(tokenizer, system_blocks, turns, with_bos=True, turn_ends=None):
+def encode_chat(tokenizer, system_blocks, turns, with_bos=True, turn_ends=None, block_spans=None, enclosing_labels=None):
     """Token ids and per-token loss classes of a chat; equals tokenizer.encode(render_chat_text(...),
     parse_special=True, add_bos=True), because every piece is cut at a newline or a special token.
-    turn_ends (a list) receives the length of the chat after each complete question-answer turn."""
+    turn_ends (a list) receives the length of the chat after each complete question-answer turn.
+    block_spans (one entry per system block: None or [(start, end, labels)] in the block's characters)
+    and enclosing_labels (a list): the labels of the span each token starts in (offsets of ASCII text), NO_ENCLOSING elsewhere,
+    one tuple per token (training's enclosing probe, train.py)."""
     ids, classes = [], []
+    labels = enclosing_labels if enclosing_labels is not None else []
 
-    def add_text(text, loss_class):
+    def add_text(text, loss_class, spans=None, offset=0):
         piece = tokenizer.encode(text)
         ids.extend(piece)
         classes.extend([loss_class] * len(piece))
+        if enclosing_labels is None:
+            return offset
+        for token_id in piece:
+            labels.append(next((found for start, end, found in spans if start <= offset < end), NO_ENCLOSING)
+                          if spans else NO_ENCLOSING)
+            offset += len(tokenizer.tokens[token_id])  # its bytes: the characters of ASCII workspace text
+        return offset
 
     def add_answer(answer, hop_offsets):
         piece = tokenizer.encode(answer)
         start = 0
         for token_id in piece:
-            ids.append(token_id)
-            classes.append(LOSS_SECOND_HOP if start in hop_offsets else LOSS_ANSWER)
+            add_token(token_id, LOSS_SECOND_HOP if start in hop_offsets else LOSS_ANSWER)
             start += len(tokenizer.decode([token_id]))
 
     def add_token(token_id, loss_class):
         ids.append(token_id)
         classes.append(loss_class)
+        if enclosing_labels is not None:
+            labels.append(NO_ENCLOSING)
 
     if with_bos and tokenizer.add_bos:
         add_token(tokenizer.bos_id, LOSS_NONE)
     add_token(tokenizer.im_start_id, LOSS_NONE)
     add_text("system\n", LOSS_NONE)
-    for block in system_blocks:  # a text, or [(text, loss class)] (self_reference_pieces)
+    for index, block in enumerate(system_blocks):  # a text, or [(text, loss class)] (self_reference_pieces)
+        spans = block_spans[index] if block_spans else None
         if isinstance(block, str):
-            add_text(block, LOSS_CONTEXT)
+            add_text(block, LOSS_CONTEXT, spans)
         else:
+            offset = 0
             for text, loss_class in block:
-                add_text(text, loss_class)
+                offset = add_text(text, loss_class, spans, offset)
     add_token(tokenizer.im_end_id, LOSS_NONE)
     add_text("\n", LOSS_NONE)
     for turn in turns:  # (question, answer) or (question, answer, second-hop offsets in the answer)

@@ -10,9 +10,9 @@ import random
 
 import numpy as np
 
-from .chat_format import (LOSS_CONTEXT, LOSS_NONE, self_reference_pieces, DEFAULT_PREAMBLE, RenderStyle, encode_chat,
-                          render_file_block, render_workspace_blocks)
-from .qa_generator import PATH_ANSWER_FAMILIES, generate_workspace, pick_questions, second_hop_offsets
+from .chat_format import (ENCLOSING_PATH_TOKENS, LOSS_CONTEXT, LOSS_NONE, NO_ENCLOSING, self_reference_pieces, DEFAULT_PREAMBLE,
+                          RenderStyle, encode_chat, render_file_block, render_workspace_blocks)
+from .qa_generator import PATH_ANSWER_FAMILIES, enclosing_spans, generate_workspace, pick_questions, second_hop_offsets
 
 # The families that need two hops (find the definition, then its file header or enclosing function)
 # are learned far more slowly than plain value lookups; asking them more often helped tiny (2k
@@ -69,8 +69,9 @@ QUESTION_ROOM = 1100
 class StreamSettings:
     def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
                  path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], self_reference_share=0.0,
-                 restate_error_messages=False, self_reference_placement="start"):
+                 restate_error_messages=False, self_reference_placement="start", enclosing_labels=False):
         self.seq_len = seq_len
+        self.enclosing_labels = enclosing_labels  # build the enclosing probe's labels (train.py --enclosing-loss-weight)
         self.self_reference_placement = self_reference_placement  # qa_generator.SELF_REFERENCE_PLACEMENTS
         self.restate_error_messages = restate_error_messages  # qa_generator.RESTATED_ERROR_ANSWER
         self.layout = layout  # a DataLayout
@@ -93,11 +94,35 @@ def _workspace_target(rng, room):
     return rng.randint(max(300, int(high * 0.6)), high)
 
 
+def workspace_block_spans(tokenizer, blocks, workspace):
+    """Per system block, None or the enclosing-probe spans of a file block (chat_format.encode_chat):
+    the file's content labelled with the first tokens of its path, and inside it each generated
+    function's body also with the first token of the function's name."""
+    result = []
+    for block in blocks:
+        text = block if isinstance(block, str) else "".join(piece for piece, _loss_class in block)
+        if not text.startswith('<file path="'):
+            result.append(None)
+            continue
+        path = text.split('"', 2)[1]
+        content_start, content_end = text.index("\n") + 1, text.rindex("</file>")
+        path_labels = tuple((tokenizer.encode(" " + path) + [-1] * ENCLOSING_PATH_TOKENS)[:ENCLOSING_PATH_TOKENS])
+        spans = []
+        names = workspace.functions_by_path.get(path)
+        if names:
+            for start, end, name in enclosing_spans(text[content_start:content_end], names):
+                spans.append((content_start + start, content_start + end, (tokenizer.encode(" " + name)[0],) + path_labels))
+        spans.append((content_start, content_end, (-1,) + path_labels))
+        result.append(spans)
+    return result
+
+
 def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False,
                path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], max_tokens=None,
-               self_reference_share=0.0, restate_error_messages=False, self_reference_placement="start"):
+               self_reference_share=0.0, restate_error_messages=False, self_reference_placement="start", enclosing_labels=None):
     """Token ids and loss classes of one chat about a generated workspace; with max_tokens, the last
-    question turns are left out so the chat fits (None when not even one turn fits)."""
+    question turns are left out so the chat fits (None when not even one turn fits). enclosing_labels
+    (a list) receives the enclosing probe's labels, one tuple per token."""
     def count(path, content):
         return len(tokenizer.encode(render_file_block(path, content)))
     real_files = corpus.workspace_file if (corpus is not None and len(corpus) > 0) else None
@@ -116,17 +141,20 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
     if workspace.self_reference_lines:
         blocks = [self_reference_pieces(block, workspace.self_reference_lines) for block in blocks]
     turn_ends = []
+    block_spans = workspace_block_spans(tokenizer, blocks, workspace) if enclosing_labels is not None else None
     ids, classes = encode_chat(tokenizer, blocks, [(question, answer, second_hop_offsets(fact, answer)) for fact, question, answer in questions],
-                               turn_ends=turn_ends)
+                               turn_ends=turn_ends, block_spans=block_spans, enclosing_labels=enclosing_labels)
     if max_tokens is None or len(ids) <= max_tokens:
         return ids, classes
     fitting = [end for end in turn_ends if end <= max_tokens]
     if not fitting:
         return None
+    if enclosing_labels is not None:
+        del enclosing_labels[fitting[-1]:]
     return ids[:fitting[-1]], classes[:fitting[-1]]
 
 
-def build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes):
+def build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes, labels=None):
     while len(ids) < seq_len:
         found = corpus.random_text(rng) if corpus is not None and len(corpus) else None
         if found is None:
@@ -135,33 +163,42 @@ def build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes):
         piece = [tokenizer.bos_id] + tokenizer.encode(text)
         ids.extend(piece)
         classes.extend([LOSS_NONE] + [LOSS_CONTEXT] * (len(piece) - 1))
+        if labels is not None:
+            labels.extend([NO_ENCLOSING] * len(piece))
 
 
 def build_sequence(rng, tokenizer, corpus, settings):
+    """(token ids, loss classes, enclosing-probe labels [seq_len, 1 + ENCLOSING_PATH_TOKENS] or None)."""
     seq_len = settings.seq_len
     ids, classes = [], []
+    labels = [] if settings.enclosing_labels else None
     if corpus is not None and len(corpus) and rng.random() < settings.code_share:
-        build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes)
+        build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes, labels)
     else:
         failures = 0
         while seq_len - len(ids) >= settings.min_workspace + 400 and failures < 3:
             room = seq_len - len(ids)
             target = _workspace_target(rng, room - 400 - min(QUESTION_ROOM, int((room - 400) * 0.23)))
+            chat_labels = [] if labels is not None else None
             chat = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share,
                               path_family_weight=settings.path_family_weight, layout=settings.layout, max_tokens=room,
                               self_reference_share=settings.self_reference_share,
                               restate_error_messages=settings.restate_error_messages,
-                              self_reference_placement=settings.self_reference_placement)
+                              self_reference_placement=settings.self_reference_placement, enclosing_labels=chat_labels)
             if chat is None:
                 failures += 1
                 continue
             ids.extend(chat[0])
             classes.extend(chat[1])
+            if labels is not None:
+                labels.extend(chat_labels)
         if len(ids) < seq_len:
-            build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes)
+            build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes, labels)
     ids = (ids + [tokenizer.bos_id] * seq_len)[:seq_len]
     classes = (classes + [LOSS_NONE] * seq_len)[:seq_len]
-    return np.asarray(ids, dtype=np.int32), np.asarray(classes, dtype=np.int8)
+    if labels is not None:
+        labels = np.asarray((labels + [NO_ENCLOSING] * seq_len)[:seq_len], dtype=np.int32)
+    return np.asarray(ids, dtype=np.int32), np.asarray(classes, dtype=np.int8), labels
 
 
 def _worker(worker_index, worker_count, settings, tokenizer, corpus, queue):
@@ -197,8 +234,10 @@ class SequenceStream:
         return item
 
     def next_batch(self, batch_size):
+        """(token ids, loss classes, enclosing-probe labels or None), each stacked over the batch."""
         items = [self.next_sequence() for _ in range(batch_size)]
-        return np.stack([item[0] for item in items]), np.stack([item[1] for item in items])
+        labels = np.stack([item[2] for item in items]) if items[0][2] is not None else None
+        return np.stack([item[0] for item in items]), np.stack([item[1] for item in items]), labels
 
     def close(self):
         if self.workers:

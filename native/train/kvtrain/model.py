@@ -159,13 +159,23 @@ class LlamaModel(nn.Module):
                 nn.init.normal_(linear.weight, std=std / math.sqrt(2 * self.config.n_layer))
 
     def hidden(self, tokens, start_position=0):
+        return self.hidden_and_layer(tokens, None, start_position)
+
+    def hidden_and_layer(self, tokens, layer, start_position=0):
+        """The final hidden states; with layer (a count of blocks), also the residual stream after
+        that many blocks, as (final, intermediate): what training's enclosing probe reads."""
         time = tokens.shape[1]
         positions = torch.arange(start_position, start_position + time)
         cos, sin = rope_tables(self.config.head_dim, positions, self.config.rope_base, tokens.device)
         x = self.tok_embd(tokens)
-        for block in self.blocks:
+        intermediate = None
+        for index, block in enumerate(self.blocks):
             x = block(x, cos, sin)
-        return self.output_norm(x)
+            if layer is not None and index + 1 == layer:
+                intermediate = x
+        if layer is None:
+            return self.output_norm(x)
+        return self.output_norm(x), intermediate
 
     def forward(self, tokens):
         """Logits [batch, time, vocab] (tied output: the token embedding)."""
@@ -194,3 +204,20 @@ class LlamaModel(nn.Module):
 
     def parameter_count(self):
         return sum(parameter.numel() for parameter in self.parameters())
+
+
+class EnclosingProbe(nn.Module):
+    """Training only, never exported: reads the residual stream after some block and predicts, at
+    each workspace token, the first token of its enclosing function's name and the first tokens of
+    its file's path, through the (detached) token embedding. A loss on it puts at every place the
+    features the two-hop answers must read there (chat_format.NO_ENCLOSING, train.py)."""
+
+    def __init__(self, config, targets):
+        super().__init__()
+        self.norm = RmsNorm(config.n_embd, config.norm_eps)
+        self.projections = nn.ModuleList([nn.Linear(config.n_embd, config.n_embd, bias=False) for _ in range(targets)])
+        for projection in self.projections:
+            nn.init.normal_(projection.weight, std=0.02)
+
+    def logits(self, residual, target, embedding):
+        return F.linear(self.projections[target](self.norm(residual)), embedding.detach())

@@ -430,10 +430,27 @@ def _markdown_file(rng, namer, mentioned):
 # --- workspaces ---------------------------------------------------------------------------------
 
 class Workspace:
-    def __init__(self, files, facts, self_reference_lines=None):
+    def __init__(self, files, facts, self_reference_lines=None, functions_by_path=None):
         self.files = files  # [(path, content)]
         self.facts = facts  # [dict]
         self.self_reference_lines = self_reference_lines or {}  # inserted line -> the name or path it names
+        self.functions_by_path = functions_by_path or {}  # generated source file -> its function names in order
+
+
+def enclosing_spans(content, function_names):
+    """[(start, end, function name)]: the character spans of a generated source file's function bodies,
+    from the line after each definition line to the next definition line (or the end of the file).
+    The places inside them are where a two-hop question's second hop starts (a message, a call)."""
+    lines = content.split("\n")
+    line_starts = [0]
+    for line in lines:
+        line_starts.append(line_starts[-1] + len(line) + 1)
+    definitions = sorted((definition_line(lines, name), name) for name in function_names)
+    spans = []
+    for index, (line_index, name) in enumerate(definitions):
+        end_line = definitions[index + 1][0] if index + 1 < len(definitions) else len(lines)
+        spans.append((line_starts[line_index + 1], min(len(content), line_starts[end_line]), name))
+    return spans
 
 
 def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=None, real_code_share=0.0, self_reference_share=0.0,
@@ -447,6 +464,7 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
     files, facts, known_functions, mentioned = [], [], [], []
     used_paths = set()
     self_reference_lines = {}
+    functions_by_path = {}
     total = 0
     while total < target_tokens:
         roll = rng.random()
@@ -468,6 +486,7 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
             path = "%s/%s.%s" % (namer.path_folder(), base, extension)
             if path in used_paths or not namer.in_split(path):
                 continue
+            functions_by_path[path] = [function.name for function in functions]
             shortcuts = set()
             if self_reference_share:
                 content = add_self_references(content, extension, path, functions, self_reference_share, self_reference_lines,
@@ -514,7 +533,7 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
         total += count_tokens(path, content)
     order = list(range(len(files)))
     rng.shuffle(order)
-    return Workspace([files[index] for index in order], facts, self_reference_lines)
+    return Workspace([files[index] for index in order], facts, self_reference_lines, functions_by_path)
 
 
 def second_hop_offsets(fact, answer):

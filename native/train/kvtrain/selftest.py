@@ -6,8 +6,9 @@ import random
 import re
 import sys
 
-from .chat_format import LOSS_ANSWER, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, encode_chat, self_reference_pieces, render_chat_text, render_file_block, render_workspace_blocks
-from .data_stream import DATA_LAYOUTS, build_chat
+from .chat_format import (LOSS_ANSWER, LOSS_CONTEXT, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, NO_ENCLOSING, encode_chat, self_reference_pieces,
+                          render_chat_text, render_file_block, render_workspace_blocks)
+from .data_stream import DATA_LAYOUTS, build_chat, workspace_block_spans
 from .eval_sets import generate_eval_set
 from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, body_start_line, second_hop_offsets, definition_line, generate_workspace,
                            pick_questions)
@@ -196,6 +197,9 @@ def run_checks():
     check(pieces_same and named_exactly,
           "the self reference names' own loss class: the pieces tokenize as the whole workspace, and the class "
           "covers exactly the names and paths the inserted lines name")
+    check(enclosing_labels_right(tokenizer, count),
+          "enclosing-probe labels: the tokens are unchanged, every token of an error message is labelled with its function's "
+          "first token and its file's first path tokens, every workspace token with its file's, nothing outside the files")
     try:
         generate_workspace(random.Random(1), "eval", 500, count, self_reference_share=0.5)
         refused = False
@@ -208,6 +212,49 @@ def run_checks():
           and engine.file_list_share > 0 and engine.one_path_answer_per_file,
           "a layout override replaces only the choices it names")
     return failures
+
+
+def enclosing_labels_right(tokenizer, count):
+    """The enclosing probe's labels (data_stream.workspace_block_spans, chat_format.encode_chat) on
+    workspaces with and without self references."""
+    right, messages_seen = True, 0
+    for seed, share in ((0, 0.0), (1, 0.5), (2, 0.0)):
+        workspace = generate_workspace(random.Random("selftest/enclosing/%d" % seed), "train", 3000, count,
+                                       self_reference_share=share, self_reference_placement="key")
+        blocks = render_workspace_blocks(workspace.files)
+        if share:
+            blocks = [self_reference_pieces(block, workspace.self_reference_lines) for block in blocks]
+        plain_ids, plain_classes = encode_chat(tokenizer, blocks, [("q", "a")])
+        labels = []
+        ids, classes = encode_chat(tokenizer, blocks, [("q", "a")], block_spans=workspace_block_spans(tokenizer, blocks, workspace),
+                                   enclosing_labels=labels)
+        right = right and ids == plain_ids and classes == plain_classes and len(labels) == len(ids)
+        # Walk the text token by token: which file each token is in, and where each message is.
+        text = tokenizer.decode(ids)
+        starts, offset = [], 0
+        for token_id in ids:
+            starts.append(offset)
+            offset += len(tokenizer.decode([token_id]))
+        paths = [fact["path"] for fact in workspace.facts]
+        for path, content in workspace.files:
+            header = '<file path="%s"' % path
+            begin = text.index(header)
+            content_begin, content_end = text.index("\n", begin) + 1, text.index("</file>", begin)
+            path_labels = tuple((tokenizer.encode(" " + path) + [-1] * 3)[:3])
+            inside = [index for index, start in enumerate(starts) if content_begin <= start < content_end]
+            right = right and bool(inside) and all(labels[index][1:] == path_labels for index in inside)
+        for fact in workspace.facts:
+            if fact["family"] != "error_function":
+                continue
+            quoted = '"%s' % fact["message"]  # C's messages end with \\n inside the quotes
+            at = text.index(quoted)
+            message_tokens = [index for index, start in enumerate(starts) if at + 1 <= start < at + len(quoted)]
+            wanted = (tokenizer.encode(" " + fact["function"])[0],) + tuple((tokenizer.encode(" " + fact["path"]) + [-1] * 3)[:3])
+            right = right and bool(message_tokens) and all(tuple(labels[index]) == wanted for index in message_tokens)
+            messages_seen += 1
+        outside = [index for index, kind in enumerate(classes) if kind != LOSS_CONTEXT and kind != LOSS_SELF_REFERENCE]
+        right = right and all(labels[index] == NO_ENCLOSING for index in outside) and bool(paths)
+    return right and messages_seen >= 3
 
 
 def main():

@@ -22,12 +22,12 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .chat_format import LOSS_ANSWER, LOSS_CONTEXT, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE
+from .chat_format import ENCLOSING_PATH_TOKENS, LOSS_ANSWER, LOSS_CONTEXT, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE
 from .code_corpus import DEFAULT_CODE_ROOTS, CodeCorpus
 from .data_stream import DATA_LAYOUTS, DEFAULT_PATH_FAMILY_WEIGHT, SequenceStream, StreamSettings
 from .evaluate import evaluate_set, generate_eval_set
 from .gguf_io import QUANT_PLANS, export_gguf, load_gguf
-from .model import CONFIGS, LlamaModel, ModelConfig
+from .model import CONFIGS, EnclosingProbe, LlamaModel, ModelConfig
 from .qa_generator import SELF_REFERENCE_PLACEMENTS
 from .tokenizer import shared_tokenizer
 
@@ -83,6 +83,13 @@ def parse_arguments(argv):
                              "(a path after its definition, a function after its message); their loss and accuracy are logged anyway")
     parser.add_argument("--restate-error-messages", action="store_true",
                         help="answers to the error questions restate the message first (qa_generator.RESTATED_ERROR_ANSWER)")
+    parser.add_argument("--enclosing-loss-weight", type=float, default=0.0,
+                        help="weight of a training-only probe's loss: after --enclosing-layer blocks, every workspace token "
+                             "predicts the first token of its enclosing function's name and the first tokens of its file's path "
+                             "(model.EnclosingProbe; the features a second hop reads); 0: off")
+    parser.add_argument("--enclosing-layer", type=int, help="blocks before the enclosing probe (default: half the model's)")
+    parser.add_argument("--enclosing-sample-rate", type=float, default=0.05,
+                        help="share of the labelled workspace tokens the enclosing probe is trained on per step")
     parser.add_argument("--short-seq-len", type=int, default=0,
                         help="curriculum: train on sequences of this length first; 0: off")
     parser.add_argument("--short-batch", type=int, default=0,
@@ -110,9 +117,10 @@ def learning_rate(step, total, peak, time_progress=0.0):
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def make_optimizer(model, lr, fast):
-    decay = [p for name, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for name, p in model.named_parameters() if p.dim() < 2]
+def make_optimizer(model, lr, fast, extra_parameters=()):
+    parameters = list(model.parameters()) + list(extra_parameters)
+    decay = [p for p in parameters if p.dim() >= 2]
+    no_decay = [p for p in parameters if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}]
     if fast:
         try:
@@ -122,12 +130,43 @@ def make_optimizer(model, lr, fast):
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
 
 
+def enclosing_probe_loss(model, probe, intermediate, labels, sample_rate, generator):
+    """(mean cross-entropy over the probe's targets, stats) at a random sample of the labelled
+    positions; labels [batch, time, targets] with -1 where a token has none."""
+    flat_labels = labels.reshape(-1, labels.shape[-1])
+    labelled = flat_labels.max(dim=1).values >= 0
+    sampled = torch.rand(labelled.shape, generator=generator, device="cpu").to(labelled.device) < sample_rate
+    index = torch.nonzero(labelled & sampled).squeeze(1)
+    if not index.numel():
+        return None, {}
+    residual = intermediate.reshape(-1, intermediate.shape[-1]).index_select(0, index)
+    picked = flat_labels.index_select(0, index)
+    losses, stats = [], {}
+    for target in range(picked.shape[1]):
+        wanted = picked[:, target]
+        if not bool((wanted >= 0).any()):
+            continue
+        logits = probe.logits(residual, target, model.tok_embd.weight).float()
+        losses.append(F.cross_entropy(logits, wanted, ignore_index=-1))
+        if target <= 1:  # the function's first token, the path's first token
+            known = wanted >= 0
+            accuracy = float((logits[known].argmax(-1) == wanted[known]).float().mean())
+            stats["enclosing_function_accuracy" if target == 0 else "enclosing_path_accuracy"] = accuracy
+    loss = sum(losses) / len(losses)
+    stats["enclosing_loss"] = float(loss.detach())
+    return loss, stats
+
+
 def training_loss(model, hidden_model, tokens, classes, context_rate, context_weight, generator, self_reference_weight=1.0,
-                  second_hop_weight=0.0):
+                  second_hop_weight=0.0, enclosing=None):
     """Next-token loss on every answer token plus a random sample of workspace/code tokens, plus the
-    loss on every self reference name (none unless --self-reference-share)."""
+    loss on every self reference name (none unless --self-reference-share), plus, with enclosing
+    (probe, labels, sample rate, weight), the enclosing probe's loss."""
     inputs, targets, target_classes = tokens[:, :-1], tokens[:, 1:], classes[:, 1:]
-    hidden = hidden_model(inputs)
+    if enclosing is not None:
+        hidden, intermediate = hidden_model(inputs)
+    else:
+        hidden = hidden_model(inputs)
     flat_hidden = hidden.reshape(-1, hidden.shape[-1])
     flat_targets = targets.reshape(-1)
     flat_classes = target_classes.reshape(-1)
@@ -165,6 +204,12 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
         loss = loss + self_reference_weight * self_reference_loss
         stats["self_reference_loss"] = float(self_reference_loss.detach())
         stats["self_reference_accuracy"] = float((logits.argmax(-1) == self_reference_targets).float().mean())
+    if enclosing is not None:
+        probe, labels, sample_rate, weight = enclosing
+        probe_loss, probe_stats = enclosing_probe_loss(model, probe, intermediate, labels[:, :-1], sample_rate, generator)
+        if probe_loss is not None:
+            loss = loss + weight * probe_loss
+            stats.update(probe_stats)
     return loss, stats
 
 
@@ -256,7 +301,8 @@ def main(argv=None):
                                   path_family_weight=arguments.path_family_weight, layout=layout,
                                   self_reference_share=arguments.self_reference_share,
                                   restate_error_messages=arguments.restate_error_messages,
-                                  self_reference_placement=arguments.self_reference_placement)
+                                  self_reference_placement=arguments.self_reference_placement,
+                                  enclosing_labels=arguments.enclosing_loss_weight > 0)
         return SequenceStream(tokenizer, corpus, settings, arguments.workers)
     short_phase = 0 < arguments.short_seq_len < seq_len
     stream = open_stream(arguments.short_seq_len if short_phase else seq_len)
@@ -266,10 +312,20 @@ def main(argv=None):
     model = LlamaModel(config, fast_attention=arguments.fast).to(device)
     log("model %s: %d parameters, config %s" % (arguments.model, model.parameter_count(), json.dumps(config.to_dict())))
     hidden_model = model.hidden
+    probe = None
+    enclosing_layer = arguments.enclosing_layer or config.n_layer // 2
+    if arguments.enclosing_loss_weight > 0:
+        probe = EnclosingProbe(config, 1 + ENCLOSING_PATH_TOKENS).to(device)
+
+        def hidden_model(inputs):
+            return model.hidden_and_layer(inputs, enclosing_layer)
+        log("enclosing probe after block %d of %d, weight %g, on %g of the labelled tokens" % (
+            enclosing_layer, config.n_layer, arguments.enclosing_loss_weight, arguments.enclosing_sample_rate))
     if arguments.compile and hasattr(torch, "compile"):
-        hidden_model = torch.compile(model.hidden)
-    optimizer = make_optimizer(model, arguments.lr, arguments.fast)
-    parameters = list(model.parameters())
+        hidden_model = torch.compile(hidden_model)
+    probe_parameters = list(probe.parameters()) if probe is not None else []
+    optimizer = make_optimizer(model, arguments.lr, arguments.fast, probe_parameters)
+    parameters = list(model.parameters()) + probe_parameters
     use_autocast = arguments.fast and device.type == "cuda"
     generator = torch.Generator().manual_seed(arguments.seed)
     history = []
@@ -290,23 +346,27 @@ def main(argv=None):
             batch_size = arguments.batch
             if short_phase:
                 batch_size = arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)
-            batch_tokens, batch_classes = stream.next_batch(batch_size)
+            batch_tokens, batch_classes, batch_labels = stream.next_batch(batch_size)
             tokens = torch.from_numpy(batch_tokens.astype(np.int64)).to(device, non_blocking=True)
             classes = torch.from_numpy(batch_classes).to(device, non_blocking=True)
+            enclosing = None
+            if probe is not None:
+                labels = torch.from_numpy(batch_labels.astype(np.int64)).to(device, non_blocking=True)
+                enclosing = (probe, labels, arguments.enclosing_sample_rate, arguments.enclosing_loss_weight)
             if use_autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
                                                 arguments.context_loss_weight, generator, arguments.self_reference_loss_weight,
-                                            arguments.second_hop_loss_weight)
+                                                arguments.second_hop_loss_weight, enclosing)
             else:
                 loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
                                             arguments.context_loss_weight, generator, arguments.self_reference_loss_weight,
-                                            arguments.second_hop_loss_weight)
+                                            arguments.second_hop_loss_weight, enclosing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             own_progress = ((time.time() - train_started) / (arguments.max_minutes * 60)) if arguments.max_minutes else 0.0
             time_progress = average_gradients(parameters, own_progress, world, device)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(parameters, 1.0)
             optimizer.step()
             tokens_seen += tokens.numel() * world
             window_tokens += tokens.numel() * world
@@ -316,7 +376,8 @@ def main(argv=None):
                 entry = {"step": step + 1, "tokens": tokens_seen, "lr": optimizer.param_groups[0]["lr"],
                          "tokens_per_second": window_tokens / max(elapsed, 1e-9)}
                 for key in ("answer_loss", "context_loss", "answer_accuracy", "self_reference_loss", "self_reference_accuracy",
-                            "second_hop_loss", "second_hop_accuracy"):
+                            "second_hop_loss", "second_hop_accuracy", "enclosing_loss", "enclosing_function_accuracy",
+                            "enclosing_path_accuracy"):
                     values = [s[key] for s in window_stats if key in s]
                     if values:
                         entry[key] = sum(values) / len(values)
@@ -325,9 +386,13 @@ def main(argv=None):
                               if "second_hop_loss" in entry else "")
                 self_reference = (" self_ref_loss %.3f self_ref_acc %.3f" % (entry["self_reference_loss"], entry["self_reference_accuracy"])
                                   if "self_reference_loss" in entry else "")
-                log("step %d/%d answer_loss %.4f answer_acc %.3f context_loss %.3f%s%s lr %.2e %.0f tok/s" % (
+                enclosing_text = (" enclosing_loss %.3f function_acc %.3f path_acc %.3f" % (
+                    entry["enclosing_loss"], entry.get("enclosing_function_accuracy", float("nan")),
+                    entry.get("enclosing_path_accuracy", float("nan"))) if "enclosing_loss" in entry else "")
+                log("step %d/%d answer_loss %.4f answer_acc %.3f context_loss %.3f%s%s%s lr %.2e %.0f tok/s" % (
                     step + 1, arguments.steps, entry.get("answer_loss", float("nan")), entry.get("answer_accuracy", float("nan")),
-                    entry.get("context_loss", float("nan")), second_hop, self_reference, entry["lr"], entry["tokens_per_second"]))
+                    entry.get("context_loss", float("nan")), second_hop, self_reference, enclosing_text, entry["lr"],
+                    entry["tokens_per_second"]))
                 window_started, window_tokens, window_stats = time.time(), 0, []
             if time_progress >= 1.0:
                 log("stopping at step %d: --max-minutes reached" % (step + 1))
@@ -357,6 +422,8 @@ def main(argv=None):
                "self_reference_placement": arguments.self_reference_placement,
                "second_hop_loss_weight": arguments.second_hop_loss_weight,
                "restate_error_messages": arguments.restate_error_messages,
+               "enclosing_probe": ({"weight": arguments.enclosing_loss_weight, "layer": enclosing_layer,
+                                    "sample_rate": arguments.enclosing_sample_rate} if probe is not None else None),
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
                                "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
                               if arguments.short_seq_len else None),
