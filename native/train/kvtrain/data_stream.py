@@ -5,14 +5,16 @@ Worker processes build sequences; worker w builds sequences w, w + n, w + 2n, ..
 generator and the main process reads them round-robin, so the stream depends only on the seed and
 the worker count.
 """
+import bisect
 import multiprocessing
 import random
+import re
 
 import numpy as np
 
-from .chat_format import (ENCLOSING_PATH_TOKENS, LOSS_CONTEXT, LOSS_NONE, NO_ENCLOSING, self_reference_pieces, DEFAULT_PREAMBLE,
+from .chat_format import (ENCLOSING_PATH_TOKENS, LOSS_CONTEXT, LOSS_NONE, LOSS_SECOND_HOP, NO_ENCLOSING, self_reference_pieces, DEFAULT_PREAMBLE,
                           RenderStyle, encode_chat, render_file_block, render_workspace_blocks)
-from .qa_generator import PATH_ANSWER_FAMILIES, enclosing_spans, generate_workspace, pick_questions, second_hop_offsets
+from .qa_generator import PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, enclosing_spans, generate_workspace, pick_questions, second_hop_offsets
 
 # The families that need two hops (find the definition, then its file header or enclosing function)
 # are learned far more slowly than plain value lookups; asking them more often helped tiny (2k
@@ -69,9 +71,10 @@ QUESTION_ROOM = 1100
 class StreamSettings:
     def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
                  path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], self_reference_share=0.0,
-                 restate_error_messages=False, self_reference_placement="start", enclosing_labels=False):
+                 restate_error_messages=False, self_reference_placement="start", enclosing_labels=False, hop_targets=False):
         self.seq_len = seq_len
         self.enclosing_labels = enclosing_labels  # build the enclosing probe's labels (train.py --enclosing-loss-weight)
+        self.hop_targets = hop_targets  # build the hop-attention targets (train.py --hop-attention-weight)
         self.self_reference_placement = self_reference_placement  # qa_generator.SELF_REFERENCE_PLACEMENTS
         self.restate_error_messages = restate_error_messages  # qa_generator.RESTATED_ERROR_ANSWER
         self.layout = layout  # a DataLayout
@@ -117,12 +120,60 @@ def workspace_block_spans(tokenizer, blocks, workspace):
     return result
 
 
+# Hop-attention targets kept per training sequence (train.py --hop-attention-weight).
+MAX_HOP_TARGETS = 512
+
+
+def _token_offsets(tokenizer, ids):
+    """(text, start offset of each token) of decoded ids."""
+    pieces = [tokenizer.decode([token_id]) for token_id in ids]
+    starts, total = [], 0
+    for piece in pieces:
+        starts.append(total)
+        total += len(piece)
+    return "".join(pieces), starts
+
+
+def hop_attention_targets(tokenizer, ids, classes, questions):
+    """[(index of a second-hop answer token, first, end token of what it is found from)]: the
+    workspace's occurrence of the error message (error questions) or the name in the function's
+    definition line (function_file), in token positions of ids. [] where they cannot be matched."""
+    hop_indexes = [index for index, loss_class in enumerate(classes) if loss_class == LOSS_SECOND_HOP]
+    if not hop_indexes:
+        return []
+    text, starts = _token_offsets(tokenizer, ids)
+    sources = []
+    for fact, _question, answer in questions:
+        fields = [field for field in SECOND_HOP_FIELDS.get(fact["family"], ()) if (" " + fact[field]) in answer]
+        if not fields:
+            continue
+        if fact["family"] == "function_file":
+            block = text.find('<file path="%s"' % fact["path"])
+            found = re.compile(r'(?m)^(?![ \t])[^\n]*?\b(%s)\(' % re.escape(fact["name"])).search(text, block) if block >= 0 else None
+            span = found.span(1) if found else None
+        else:
+            at = text.find('"' + fact["message"])
+            span = (at + 1, at + 1 + len(fact["message"])) if at >= 0 else None
+        sources.extend([span] * len(fields))
+    targets = []
+    for hop_index, span in zip(hop_indexes, sources):
+        if span is None:
+            continue
+        first = bisect.bisect_right(starts, span[0]) - 1  # the token holding its first character (" name" is one)
+        end = bisect.bisect_left(starts, span[1])
+        if first < end < hop_index:
+            targets.append((hop_index, first, end))
+    return targets
+
+
 def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False,
                path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], max_tokens=None,
-               self_reference_share=0.0, restate_error_messages=False, self_reference_placement="start", enclosing_labels=None):
+               self_reference_share=0.0, restate_error_messages=False, self_reference_placement="start", enclosing_labels=None,
+               hop_targets=None):
     """Token ids and loss classes of one chat about a generated workspace; with max_tokens, the last
     question turns are left out so the chat fits (None when not even one turn fits). enclosing_labels
-    (a list) receives the enclosing probe's labels, one tuple per token."""
+    (a list) receives the enclosing probe's labels, one tuple per token; hop_targets (a list) the
+    hop-attention targets (hop_attention_targets)."""
     def count(path, content):
         return len(tokenizer.encode(render_file_block(path, content)))
     real_files = corpus.workspace_file if (corpus is not None and len(corpus) > 0) else None
@@ -144,14 +195,16 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
     block_spans = workspace_block_spans(tokenizer, blocks, workspace) if enclosing_labels is not None else None
     ids, classes = encode_chat(tokenizer, blocks, [(question, answer, second_hop_offsets(fact, answer)) for fact, question, answer in questions],
                                turn_ends=turn_ends, block_spans=block_spans, enclosing_labels=enclosing_labels)
-    if max_tokens is None or len(ids) <= max_tokens:
-        return ids, classes
-    fitting = [end for end in turn_ends if end <= max_tokens]
-    if not fitting:
-        return None
-    if enclosing_labels is not None:
-        del enclosing_labels[fitting[-1]:]
-    return ids[:fitting[-1]], classes[:fitting[-1]]
+    if max_tokens is not None and len(ids) > max_tokens:
+        fitting = [end for end in turn_ends if end <= max_tokens]
+        if not fitting:
+            return None
+        if enclosing_labels is not None:
+            del enclosing_labels[fitting[-1]:]
+        ids, classes = ids[:fitting[-1]], classes[:fitting[-1]]
+    if hop_targets is not None:
+        hop_targets.extend(hop_attention_targets(tokenizer, ids, classes, questions))
+    return ids, classes
 
 
 def build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes, labels=None):
@@ -168,10 +221,12 @@ def build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes, labels=No
 
 
 def build_sequence(rng, tokenizer, corpus, settings):
-    """(token ids, loss classes, enclosing-probe labels [seq_len, 1 + ENCLOSING_PATH_TOKENS] or None)."""
+    """(token ids, loss classes, enclosing-probe labels [seq_len, 1 + ENCLOSING_PATH_TOKENS] or None,
+    hop-attention targets [MAX_HOP_TARGETS, 3] padded with -1, or None)."""
     seq_len = settings.seq_len
     ids, classes = [], []
     labels = [] if settings.enclosing_labels else None
+    hop_targets = [] if settings.hop_targets else None
     if corpus is not None and len(corpus) and rng.random() < settings.code_share:
         build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes, labels)
     else:
@@ -180,14 +235,18 @@ def build_sequence(rng, tokenizer, corpus, settings):
             room = seq_len - len(ids)
             target = _workspace_target(rng, room - 400 - min(QUESTION_ROOM, int((room - 400) * 0.23)))
             chat_labels = [] if labels is not None else None
+            chat_hops = [] if hop_targets is not None else None
             chat = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share,
                               path_family_weight=settings.path_family_weight, layout=settings.layout, max_tokens=room,
                               self_reference_share=settings.self_reference_share,
                               restate_error_messages=settings.restate_error_messages,
-                              self_reference_placement=settings.self_reference_placement, enclosing_labels=chat_labels)
+                              self_reference_placement=settings.self_reference_placement, enclosing_labels=chat_labels,
+                              hop_targets=chat_hops)
             if chat is None:
                 failures += 1
                 continue
+            if hop_targets is not None:
+                hop_targets.extend((hop + len(ids), first + len(ids), end + len(ids)) for hop, first, end in chat_hops)
             ids.extend(chat[0])
             classes.extend(chat[1])
             if labels is not None:
@@ -198,13 +257,28 @@ def build_sequence(rng, tokenizer, corpus, settings):
     classes = (classes + [LOSS_NONE] * seq_len)[:seq_len]
     if labels is not None:
         labels = np.asarray((labels + [NO_ENCLOSING] * seq_len)[:seq_len], dtype=np.int32)
-    return np.asarray(ids, dtype=np.int32), np.asarray(classes, dtype=np.int8), labels
+    if hop_targets is not None:
+        kept = [target for target in hop_targets if target[0] < seq_len][:MAX_HOP_TARGETS]
+        hop_targets = np.asarray((kept + [(-1, -1, -1)] * MAX_HOP_TARGETS)[:MAX_HOP_TARGETS], dtype=np.int32)
+    return np.asarray(ids, dtype=np.int32), np.asarray(classes, dtype=np.int8), labels, hop_targets
 
 
 def _worker(worker_index, worker_count, settings, tokenizer, corpus, queue):
     rng = random.Random("%d/%d/%d" % (settings.seed, worker_index, worker_count))
-    while True:
-        queue.put(build_sequence(rng, tokenizer, corpus, settings))
+    try:
+        while True:
+            queue.put(build_sequence(rng, tokenizer, corpus, settings))
+    except Exception:  # noqa: BLE001 (the reader re-raises it; a silent death would hang training)
+        import traceback
+        queue.put(WorkerFailure(traceback.format_exc()))
+        raise
+
+
+class WorkerFailure:
+    """Put in a worker's queue in place of a sequence when the worker fails."""
+
+    def __init__(self, traceback_text):
+        self.traceback_text = traceback_text
 
 
 class SequenceStream:
@@ -230,14 +304,18 @@ class SequenceStream:
         if self.workers == 0:
             return build_sequence(self.rng, self.tokenizer, self.corpus, self.settings)
         item = self.queues[self.next_worker].get()
+        if isinstance(item, WorkerFailure):
+            raise RuntimeError("data worker %d failed:\n%s" % (self.next_worker, item.traceback_text))
         self.next_worker = (self.next_worker + 1) % self.workers
         return item
 
     def next_batch(self, batch_size):
-        """(token ids, loss classes, enclosing-probe labels or None), each stacked over the batch."""
+        """(token ids, loss classes, enclosing-probe labels or None, hop-attention targets or None),
+        each stacked over the batch."""
         items = [self.next_sequence() for _ in range(batch_size)]
         labels = np.stack([item[2] for item in items]) if items[0][2] is not None else None
-        return np.stack([item[0] for item in items]), np.stack([item[1] for item in items]), labels
+        hops = np.stack([item[3] for item in items]) if items[0][3] is not None else None
+        return np.stack([item[0] for item in items]), np.stack([item[1] for item in items]), labels, hops
 
     def close(self):
         if self.workers:

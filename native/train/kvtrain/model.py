@@ -159,23 +159,44 @@ class LlamaModel(nn.Module):
                 nn.init.normal_(linear.weight, std=std / math.sqrt(2 * self.config.n_layer))
 
     def hidden(self, tokens, start_position=0):
-        return self.hidden_and_layer(tokens, None, start_position)
+        return self.hidden_and_layers(tokens, None, start_position)
 
-    def hidden_and_layer(self, tokens, layer, start_position=0):
-        """The final hidden states; with layer (a count of blocks), also the residual stream after
-        that many blocks, as (final, intermediate): what training's enclosing probe reads."""
+    def hidden_and_layers(self, tokens, layers, start_position=0):
+        """The final hidden states; with layers (counts of blocks), also the residual stream after
+        each of those many blocks, as (final, [residual per layer]): what training's enclosing probe
+        and hop-attention loss read."""
         time = tokens.shape[1]
         positions = torch.arange(start_position, start_position + time)
         cos, sin = rope_tables(self.config.head_dim, positions, self.config.rope_base, tokens.device)
         x = self.tok_embd(tokens)
-        intermediate = None
+        captured = {}
         for index, block in enumerate(self.blocks):
+            if layers is not None and index in layers:
+                captured[index] = x
             x = block(x, cos, sin)
-            if layer is not None and index + 1 == layer:
-                intermediate = x
-        if layer is None:
+        if layers is None:
             return self.output_norm(x)
-        return self.output_norm(x), intermediate
+        captured[len(self.blocks)] = x
+        return self.output_norm(x), [captured[layer] for layer in layers]
+
+    def attention_log_weights(self, residual, layer, head, query_positions):
+        """log softmax of head `head` of block `layer` at query_positions over the positions before
+        them, from the residual stream entering that block ([time, width] of one sequence): what
+        training's hop-attention loss supervises. Returns [queries, time]."""
+        block, config = self.blocks[layer], self.config
+        normed = block.attn_norm(residual).float()
+        kv_head = head // (config.n_head // config.n_head_kv)
+        positions = torch.arange(residual.shape[0])
+        cos, sin = rope_tables(config.head_dim, positions, config.rope_base, residual.device)
+        head_slice = slice(head * config.head_dim, (head + 1) * config.head_dim)
+        kv_slice = slice(kv_head * config.head_dim, (kv_head + 1) * config.head_dim)
+        q = F.linear(normed.index_select(0, query_positions), block.attn.wq.weight.float()[head_slice])
+        k = F.linear(normed, block.attn.wk.weight.float()[kv_slice])
+        q = apply_rope(q[None, None], cos[query_positions], sin[query_positions])[0, 0]
+        k = apply_rope(k[None, None], cos, sin)[0, 0]
+        scores = torch.matmul(q, k.t()) / math.sqrt(config.head_dim)
+        later = positions.to(residual.device)[None, :] > query_positions[:, None]
+        return torch.log_softmax(scores.masked_fill(later, float("-inf")), dim=-1)
 
     def forward(self, tokens):
         """Logits [batch, time, vocab] (tied output: the token embedding)."""

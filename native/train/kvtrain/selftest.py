@@ -8,7 +8,7 @@ import sys
 
 from .chat_format import (LOSS_ANSWER, LOSS_CONTEXT, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, NO_ENCLOSING, encode_chat, self_reference_pieces,
                           render_chat_text, render_file_block, render_workspace_blocks)
-from .data_stream import DATA_LAYOUTS, build_chat, workspace_block_spans
+from .data_stream import DATA_LAYOUTS, build_chat, hop_attention_targets, workspace_block_spans
 from .eval_sets import generate_eval_set
 from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, body_start_line, second_hop_offsets, definition_line, generate_workspace,
                            pick_questions)
@@ -200,6 +200,11 @@ def run_checks():
     check(enclosing_labels_right(tokenizer, count),
           "enclosing-probe labels: the tokens are unchanged, every token of an error message is labelled with its function's "
           "first token and its file's first path tokens, every workspace token with its file's, nothing outside the files")
+    check(hop_targets_right(tokenizer, count),
+          "hop-attention targets: each second-hop answer token points back to its error message in the workspace, or to "
+          "the name in its function's definition line in its file")
+    check(attention_weights_right(tokenizer),
+          "the hop-attention loss reads the attention weights the model computes (the same head, RoPE and causal mask)")
     try:
         generate_workspace(random.Random(1), "eval", 500, count, self_reference_share=0.5)
         refused = False
@@ -255,6 +260,66 @@ def enclosing_labels_right(tokenizer, count):
         outside = [index for index, kind in enumerate(classes) if kind != LOSS_CONTEXT and kind != LOSS_SELF_REFERENCE]
         right = right and all(labels[index] == NO_ENCLOSING for index in outside) and bool(paths)
     return right and messages_seen >= 3
+
+
+def hop_targets_right(tokenizer, count):
+    right, checked = True, 0
+    for restate in (False, True):
+        rng = random.Random("selftest/hop-targets/%s" % restate)
+        workspace = generate_workspace(rng, "train", 4000, count)
+        picked = pick_questions(rng, workspace, 24, restate_error_messages=restate)
+        blocks = render_workspace_blocks(workspace.files)
+        ids, classes = encode_chat(tokenizer, blocks, [(question, answer, second_hop_offsets(fact, answer)) for fact, question, answer in picked])
+        targets = hop_attention_targets(tokenizer, ids, classes, picked)
+        hop_tokens = [index for index, kind in enumerate(classes) if kind == LOSS_SECOND_HOP]
+        system_end = ids.index(tokenizer.im_end_id)
+        expected = []
+        for fact, _question, answer in picked:
+            for field in SECOND_HOP_FIELDS.get(fact["family"], ()):
+                expected.append(fact)
+        right = right and [hop for hop, _first, _end in targets] == hop_tokens and len(expected) == len(targets)
+        for (hop, first, end), fact in zip(targets, expected):
+            source = tokenizer.decode(ids[first:end])
+            before = tokenizer.decode(ids[:first])
+            line_start = before[before.rfind("\n") + 1:]
+            if fact["family"] == "function_file":
+                file_header = before.rfind('<file path="')
+                right = right and fact["name"] in source and before[file_header:].startswith('<file path="%s"' % fact["path"])
+                right = right and not line_start[:1].isspace()
+            else:
+                right = right and source.strip() in fact["message"] and len(source.strip()) >= len(fact["message"]) - 2
+            right = right and end <= system_end < hop
+            checked += 1
+    return right and checked >= 10
+
+
+def attention_weights_right(tokenizer):
+    import torch
+    from .model import LlamaModel, ModelConfig
+    torch.manual_seed(0)
+    config = ModelConfig.named("ci", tokenizer.vocab_size)
+    model = LlamaModel(config)
+    tokens = torch.randint(0, 1000, (1, 40))
+    _final, (residual,) = model.hidden_and_layers(tokens, (1,))
+    block = model.blocks[1]
+    # The plain attention path's softmax, recomputed from the block's own projections.
+    normed = block.attn_norm(residual)
+    q = block.attn.wq(normed).view(1, 40, config.n_head, config.head_dim).transpose(1, 2)
+    k = block.attn.wk(normed).view(1, 40, config.n_head_kv, config.head_dim).transpose(1, 2)
+    from .model import apply_rope, rope_tables
+    cos, sin = rope_tables(config.head_dim, torch.arange(40), config.rope_base, tokens.device)
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin).repeat_interleave(config.n_head // config.n_head_kv, dim=1)
+    scores = torch.matmul(q, k.transpose(-1, -2)) / config.head_dim ** 0.5
+    scores = scores.masked_fill(torch.ones(40, 40, dtype=torch.bool).triu(1), float("-inf"))
+    expected = torch.log_softmax(scores, dim=-1)
+    queries = torch.tensor([5, 17, 39])
+    right = True
+    for head in range(config.n_head):
+        got = model.attention_log_weights(residual[0], 1, head, queries)
+        want = expected[0, head, queries]
+        finite = torch.isfinite(want)
+        right = right and bool(torch.equal(finite, torch.isfinite(got))) and float((got[finite] - want[finite]).abs().max()) < 1e-4
+    return right
 
 
 def main():

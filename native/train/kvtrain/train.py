@@ -90,6 +90,11 @@ def parse_arguments(argv):
     parser.add_argument("--enclosing-layer", type=int, help="blocks before the enclosing probe (default: half the model's)")
     parser.add_argument("--enclosing-sample-rate", type=float, default=0.05,
                         help="share of the labelled workspace tokens the enclosing probe is trained on per step")
+    parser.add_argument("--hop-attention-weight", type=float, default=0.0,
+                        help="weight of a loss on one attention head: from the place that predicts each second-hop answer token, "
+                             "attend to what it is found from (the workspace's error message, the name in the definition line); 0: off")
+    parser.add_argument("--hop-attention-layer", type=int, help="the block whose head is supervised (default: three quarters in)")
+    parser.add_argument("--hop-attention-head", type=int, default=0)
     parser.add_argument("--short-seq-len", type=int, default=0,
                         help="curriculum: train on sequences of this length first; 0: off")
     parser.add_argument("--short-batch", type=int, default=0,
@@ -157,14 +162,40 @@ def enclosing_probe_loss(model, probe, intermediate, labels, sample_rate, genera
     return loss, stats
 
 
+def hop_attention_loss(model, residual, hop_targets, layer, head):
+    """(mean -log of the attention mass that head `head` of block `layer` puts, at the place predicting
+    each second-hop answer token, on what that token is found from; stats). hop_targets [batch,
+    targets, 3]: (answer token, first, end source token), -1 padded."""
+    losses, masses = [], []
+    for row in range(hop_targets.shape[0]):
+        valid = hop_targets[row, :, 0] > 0
+        if not bool(valid.any()):
+            continue
+        targets = hop_targets[row][valid]
+        log_weights = model.attention_log_weights(residual[row], layer, head, targets[:, 0] - 1)
+        positions = torch.arange(log_weights.shape[1], device=log_weights.device)[None, :]
+        inside = (positions >= targets[:, 1:2]) & (positions < targets[:, 2:3])
+        mass = torch.logsumexp(log_weights.masked_fill(~inside, float("-inf")), dim=-1)
+        losses.append(-mass)
+        masses.append(mass.detach().exp())
+    if not losses:
+        return None, {}
+    loss = torch.cat(losses).mean()
+    return loss, {"hop_attention_loss": float(loss.detach()), "hop_attention_mass": float(torch.cat(masses).mean())}
+
+
 def training_loss(model, hidden_model, tokens, classes, context_rate, context_weight, generator, self_reference_weight=1.0,
-                  second_hop_weight=0.0, enclosing=None):
+                  second_hop_weight=0.0, enclosing=None, hop_attention=None):
     """Next-token loss on every answer token plus a random sample of workspace/code tokens, plus the
     loss on every self reference name (none unless --self-reference-share), plus, with enclosing
-    (probe, labels, sample rate, weight), the enclosing probe's loss."""
+    (probe, labels, sample rate, weight, layer), the enclosing probe's loss, plus, with hop_attention
+    (targets, weight, layer, head), the hop-attention loss."""
     inputs, targets, target_classes = tokens[:, :-1], tokens[:, 1:], classes[:, 1:]
-    if enclosing is not None:
-        hidden, intermediate = hidden_model(inputs)
+    if enclosing is not None or hop_attention is not None:
+        hidden, residuals = hidden_model(inputs)
+        layers = captured_layers(enclosing[4] if enclosing is not None else None,
+                                 hop_attention[2] if hop_attention is not None else None)
+        residual_after = dict(zip(layers, residuals))
     else:
         hidden = hidden_model(inputs)
     flat_hidden = hidden.reshape(-1, hidden.shape[-1])
@@ -205,12 +236,23 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
         stats["self_reference_loss"] = float(self_reference_loss.detach())
         stats["self_reference_accuracy"] = float((logits.argmax(-1) == self_reference_targets).float().mean())
     if enclosing is not None:
-        probe, labels, sample_rate, weight = enclosing
-        probe_loss, probe_stats = enclosing_probe_loss(model, probe, intermediate, labels[:, :-1], sample_rate, generator)
+        probe, labels, sample_rate, weight, layer = enclosing
+        probe_loss, probe_stats = enclosing_probe_loss(model, probe, residual_after[layer], labels[:, :-1], sample_rate, generator)
         if probe_loss is not None:
             loss = loss + weight * probe_loss
             stats.update(probe_stats)
+    if hop_attention is not None:
+        hop_targets, weight, layer, head = hop_attention
+        attention_loss, attention_stats = hop_attention_loss(model, residual_after[layer], hop_targets, layer, head)
+        if attention_loss is not None:
+            loss = loss + weight * attention_loss
+            stats.update(attention_stats)
     return loss, stats
+
+
+def captured_layers(enclosing_layer, hop_layer):
+    """The residual streams (after how many blocks) the enclosing probe and the hop-attention loss read."""
+    return tuple(sorted({layer for layer in (enclosing_layer, hop_layer) if layer is not None}))
 
 
 def start_distributed(requested_device):
@@ -302,7 +344,8 @@ def main(argv=None):
                                   self_reference_share=arguments.self_reference_share,
                                   restate_error_messages=arguments.restate_error_messages,
                                   self_reference_placement=arguments.self_reference_placement,
-                                  enclosing_labels=arguments.enclosing_loss_weight > 0)
+                                  enclosing_labels=arguments.enclosing_loss_weight > 0,
+                                  hop_targets=arguments.hop_attention_weight > 0)
         return SequenceStream(tokenizer, corpus, settings, arguments.workers)
     short_phase = 0 < arguments.short_seq_len < seq_len
     stream = open_stream(arguments.short_seq_len if short_phase else seq_len)
@@ -314,13 +357,21 @@ def main(argv=None):
     hidden_model = model.hidden
     probe = None
     enclosing_layer = arguments.enclosing_layer or config.n_layer // 2
+    hop_layer = arguments.hop_attention_layer if arguments.hop_attention_layer is not None else (3 * config.n_layer) // 4
     if arguments.enclosing_loss_weight > 0:
         probe = EnclosingProbe(config, 1 + ENCLOSING_PATH_TOKENS).to(device)
-
-        def hidden_model(inputs):
-            return model.hidden_and_layer(inputs, enclosing_layer)
         log("enclosing probe after block %d of %d, weight %g, on %g of the labelled tokens" % (
             enclosing_layer, config.n_layer, arguments.enclosing_loss_weight, arguments.enclosing_sample_rate))
+    if arguments.hop_attention_weight > 0:
+        if not (0 <= hop_layer < config.n_layer and 0 <= arguments.hop_attention_head < config.n_head):
+            raise SystemExit("--hop-attention-layer/--hop-attention-head out of range")
+        log("hop attention: head %d of block %d (counting from 0), weight %g" % (
+            arguments.hop_attention_head, hop_layer, arguments.hop_attention_weight))
+    layers = captured_layers(enclosing_layer if probe is not None else None,
+                             hop_layer if arguments.hop_attention_weight > 0 else None)
+    if layers:
+        def hidden_model(inputs):
+            return model.hidden_and_layers(inputs, layers)
     if arguments.compile and hasattr(torch, "compile"):
         hidden_model = torch.compile(hidden_model)
     probe_parameters = list(probe.parameters()) if probe is not None else []
@@ -346,22 +397,26 @@ def main(argv=None):
             batch_size = arguments.batch
             if short_phase:
                 batch_size = arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)
-            batch_tokens, batch_classes, batch_labels = stream.next_batch(batch_size)
+            batch_tokens, batch_classes, batch_labels, batch_hops = stream.next_batch(batch_size)
             tokens = torch.from_numpy(batch_tokens.astype(np.int64)).to(device, non_blocking=True)
             classes = torch.from_numpy(batch_classes).to(device, non_blocking=True)
             enclosing = None
             if probe is not None:
                 labels = torch.from_numpy(batch_labels.astype(np.int64)).to(device, non_blocking=True)
-                enclosing = (probe, labels, arguments.enclosing_sample_rate, arguments.enclosing_loss_weight)
+                enclosing = (probe, labels, arguments.enclosing_sample_rate, arguments.enclosing_loss_weight, enclosing_layer)
+            hop_attention = None
+            if batch_hops is not None:
+                hop_attention = (torch.from_numpy(batch_hops.astype(np.int64)).to(device, non_blocking=True),
+                                 arguments.hop_attention_weight, hop_layer, arguments.hop_attention_head)
             if use_autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
                                                 arguments.context_loss_weight, generator, arguments.self_reference_loss_weight,
-                                                arguments.second_hop_loss_weight, enclosing)
+                                                arguments.second_hop_loss_weight, enclosing, hop_attention)
             else:
                 loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
                                             arguments.context_loss_weight, generator, arguments.self_reference_loss_weight,
-                                            arguments.second_hop_loss_weight, enclosing)
+                                            arguments.second_hop_loss_weight, enclosing, hop_attention)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             own_progress = ((time.time() - train_started) / (arguments.max_minutes * 60)) if arguments.max_minutes else 0.0
@@ -377,7 +432,7 @@ def main(argv=None):
                          "tokens_per_second": window_tokens / max(elapsed, 1e-9)}
                 for key in ("answer_loss", "context_loss", "answer_accuracy", "self_reference_loss", "self_reference_accuracy",
                             "second_hop_loss", "second_hop_accuracy", "enclosing_loss", "enclosing_function_accuracy",
-                            "enclosing_path_accuracy"):
+                            "enclosing_path_accuracy", "hop_attention_loss", "hop_attention_mass"):
                     values = [s[key] for s in window_stats if key in s]
                     if values:
                         entry[key] = sum(values) / len(values)
@@ -389,6 +444,8 @@ def main(argv=None):
                 enclosing_text = (" enclosing_loss %.3f function_acc %.3f path_acc %.3f" % (
                     entry["enclosing_loss"], entry.get("enclosing_function_accuracy", float("nan")),
                     entry.get("enclosing_path_accuracy", float("nan"))) if "enclosing_loss" in entry else "")
+                if "hop_attention_mass" in entry:
+                    enclosing_text += " hop_attention_mass %.3f" % entry["hop_attention_mass"]
                 log("step %d/%d answer_loss %.4f answer_acc %.3f context_loss %.3f%s%s%s lr %.2e %.0f tok/s" % (
                     step + 1, arguments.steps, entry.get("answer_loss", float("nan")), entry.get("answer_accuracy", float("nan")),
                     entry.get("context_loss", float("nan")), second_hop, self_reference, enclosing_text, entry["lr"],
@@ -424,6 +481,8 @@ def main(argv=None):
                "restate_error_messages": arguments.restate_error_messages,
                "enclosing_probe": ({"weight": arguments.enclosing_loss_weight, "layer": enclosing_layer,
                                     "sample_rate": arguments.enclosing_sample_rate} if probe is not None else None),
+               "hop_attention": ({"weight": arguments.hop_attention_weight, "layer": hop_layer, "head": arguments.hop_attention_head}
+                                 if arguments.hop_attention_weight > 0 else None),
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
                                "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
                               if arguments.short_seq_len else None),
