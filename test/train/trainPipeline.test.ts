@@ -2,7 +2,7 @@
 // GGUF export, tokenization parity and logit parity, and the committed reference models' answers.
 import {strict as assert} from "node:assert";
 import {execFileSync, spawn, spawnSync} from "node:child_process";
-import {existsSync, mkdtempSync, readFileSync, rmSync} from "node:fs";
+import {existsSync, mkdtempSync, readFileSync, rmSync, statSync} from "node:fs";
 import {tmpdir} from "node:os";
 import path from "node:path";
 import {after, before, describe, it} from "node:test";
@@ -246,6 +246,29 @@ describe("training pipeline against llama.cpp", () => {
         // Two processes x (2 steps of 2 x 3 sequences of 256 + 1 tokens, then 2 steps of 2 x (768 + 1)).
         assert.equal(summary.tokens, 2 * (2 * 2 * 3 * 257 + 2 * 2 * 769));
         assert.match(first?.output ?? "", /curriculum switches to 768-token sequences/);
+    });
+
+    it("trains with the enclosing probe and the hop-attention loss, and exports the same tensors", () => {
+        const outFolder = path.join(workFolder, "auxiliary");
+        const result = spawnSync(python, ["-m", "kvtrain.train", "--model", "ci", "--steps", "3", "--device", "cpu", "--seq-len", "1024",
+            "--enclosing-loss-weight", "1", "--enclosing-sample-rate", "0.5", "--hop-attention-weight", "1", "--restate-error-messages",
+            "--log-every", "1", "--eval-sizes", "", "--workers", "0", "--code-file-limit", "20", "--out", outFolder],
+        {cwd: trainFolder, encoding: "utf8", timeout: 5 * 60_000});
+        assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+        const summary = JSON.parse(readFileSync(path.join(outFolder, "ci-summary.json"), "utf8")) as {
+            steps: number; enclosing_probe: {layer: number} | null; hop_attention: {layer: number; head: number} | null;
+            history: {enclosing_loss?: number; hop_attention_loss?: number; hop_attention_mass?: number}[];
+        };
+        assert.equal(summary.steps, 3);
+        // The ci model has 2 blocks: the probe reads the stream after the first, head 0 of block 1 is supervised.
+        assert.deepEqual([summary.enclosing_probe?.layer, summary.hop_attention?.layer, summary.hop_attention?.head], [1, 1, 0]);
+        const probed = summary.history.filter((entry) => entry.enclosing_loss !== undefined);
+        const attended = summary.history.filter((entry) => entry.hop_attention_mass !== undefined);
+        assert.ok(probed.length >= 2 && probed.every((entry) => Number.isFinite(entry.enclosing_loss) && entry.enclosing_loss! > 0));
+        assert.ok(attended.length >= 2 && attended.every((entry) => entry.hop_attention_mass! > 0 && entry.hop_attention_mass! < 1
+            && Math.abs(entry.hop_attention_loss! + Math.log(entry.hop_attention_mass!)) < 3));
+        // The probe is not part of the model: the GGUF holds what the plain run's does.
+        assert.equal(statSync(path.join(outFolder, "ci.gguf")).size, statSync(check.gguf).size);
     });
 
     it("tokenizes exactly as llama.cpp", async () => {
