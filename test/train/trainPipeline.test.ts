@@ -248,6 +248,18 @@ describe("training pipeline against llama.cpp", () => {
         assert.match(first?.output ?? "", /curriculum switches to 768-token sequences/);
     });
 
+    it("measures second-hop, repeated-hop and other answer tokens apart on generated training chats", () => {
+        const jsonPath = path.join(workFolder, "training-chats.json");
+        execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000",
+            "--restate-error-messages", "--json", jsonPath], {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: 10 * 60_000});
+        const counts = (JSON.parse(readFileSync(jsonPath, "utf8")) as {training_chats: Record<string, [number, number]>}).training_chats;
+        assert.deepEqual(Object.keys(counts).sort(), ["other_answer", "repeated_hop", "second_hop"]);
+        for (const [right, total] of Object.values(counts))
+            assert.ok(right >= 0 && right <= total);
+        // Chats of 12 questions about one workspace ask some second hops afresh and repeat some; most answer tokens are neither.
+        assert.ok(counts.second_hop![1] >= 3 && counts.repeated_hop![1] >= 1 && counts.other_answer![1] > counts.second_hop![1]);
+    });
+
     it("trains with the enclosing probe and the hop-attention loss, and exports the same tensors", () => {
         const outFolder = path.join(workFolder, "auxiliary");
         const result = spawnSync(python, ["-m", "kvtrain.train", "--model", "ci", "--steps", "3", "--device", "cpu", "--seq-len", "1024",

@@ -95,6 +95,7 @@ LOSS_CONTEXT = 1  # workspace text
 LOSS_ANSWER = 2   # the assistant's answer and its <|im_end|>
 LOSS_SELF_REFERENCE = 3  # in training workspaces, the name or path in a self reference line (qa_generator.add_self_references)
 LOSS_SECOND_HOP = 4  # an answer token that starts a field found by a second hop (counted as an answer token too)
+LOSS_REPEATED_HOP = 5  # the same, where an earlier answer of the chat gives the field: a copy, no hop (an answer token too)
 
 # Enclosing-probe labels of a workspace token (train.py --enclosing-loss-weight): the first token of
 # its enclosing function's name, then the first ENCLOSING_PATH_TOKENS tokens of its file's path (each
@@ -148,11 +149,11 @@ def encode_chat(tokenizer, system_blocks, turns, with_bos=True, turn_ends=None, 
             offset += len(tokenizer.tokens[token_id])  # its bytes: the characters of ASCII workspace text
         return offset
 
-    def add_answer(answer, hop_offsets):
+    def add_answer(answer, hop_offsets, repeated_offsets):
         piece = tokenizer.encode(answer)
         start = 0
         for token_id in piece:
-            add_token(token_id, LOSS_SECOND_HOP if start in hop_offsets else LOSS_ANSWER)
+            add_token(token_id, LOSS_SECOND_HOP if start in hop_offsets else LOSS_REPEATED_HOP if start in repeated_offsets else LOSS_ANSWER)
             start += len(tokenizer.decode([token_id]))
 
     def add_token(token_id, loss_class):
@@ -175,9 +176,10 @@ def encode_chat(tokenizer, system_blocks, turns, with_bos=True, turn_ends=None, 
                 offset = add_text(text, loss_class, spans, offset)
     add_token(tokenizer.im_end_id, LOSS_NONE)
     add_text("\n", LOSS_NONE)
-    for turn in turns:  # (question, answer) or (question, answer, second-hop offsets in the answer)
+    for turn in turns:  # (question, answer[, second-hop offsets in the answer[, repeated-hop offsets]])
         question, answer = turn[0], turn[1]
         hop_offsets = turn[2] if len(turn) > 2 else ()
+        repeated_offsets = turn[3] if len(turn) > 3 else ()
         add_token(tokenizer.im_start_id, LOSS_NONE)
         add_text("user\n" + question, LOSS_NONE)
         add_token(tokenizer.im_end_id, LOSS_NONE)
@@ -186,7 +188,7 @@ def encode_chat(tokenizer, system_blocks, turns, with_bos=True, turn_ends=None, 
         add_text("assistant\n", LOSS_NONE)
         if answer is None:
             break
-        add_answer(answer, hop_offsets)
+        add_answer(answer, hop_offsets, repeated_offsets)
         add_token(tokenizer.im_end_id, LOSS_ANSWER)
         add_text("\n", LOSS_NONE)
         if turn_ends is not None:

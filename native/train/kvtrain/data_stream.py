@@ -14,7 +14,7 @@ import numpy as np
 
 from .chat_format import (ENCLOSING_PATH_TOKENS, LOSS_CONTEXT, LOSS_NONE, LOSS_SECOND_HOP, NO_ENCLOSING, self_reference_pieces, DEFAULT_PREAMBLE,
                           RenderStyle, encode_chat, render_file_block, render_workspace_blocks)
-from .qa_generator import PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, enclosing_spans, generate_workspace, pick_questions, second_hop_offsets
+from .qa_generator import PATH_ANSWER_FAMILIES, chat_second_hops, chat_turns_with_hops, enclosing_spans, generate_workspace, pick_questions
 
 # The families that need two hops (find the definition, then its file header or enclosing function)
 # are learned far more slowly than plain value lookups; asking them more often helped tiny (2k
@@ -143,8 +143,7 @@ def hop_attention_targets(tokenizer, ids, classes, questions):
         return []
     text, starts = _token_offsets(tokenizer, ids)
     sources = []
-    for fact, _question, answer in questions:
-        fields = [field for field in SECOND_HOP_FIELDS.get(fact["family"], ()) if (" " + fact[field]) in answer]
+    for (fact, _question, _answer), (fields, _repeated) in zip(questions, chat_second_hops(questions)):
         if not fields:
             continue
         if fact["family"] == "function_file":
@@ -193,7 +192,7 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
         blocks = [self_reference_pieces(block, workspace.self_reference_lines) for block in blocks]
     turn_ends = []
     block_spans = workspace_block_spans(tokenizer, blocks, workspace) if enclosing_labels is not None else None
-    ids, classes = encode_chat(tokenizer, blocks, [(question, answer, second_hop_offsets(fact, answer)) for fact, question, answer in questions],
+    ids, classes = encode_chat(tokenizer, blocks, chat_turns_with_hops(questions),
                                turn_ends=turn_ends, block_spans=block_spans, enclosing_labels=enclosing_labels)
     if max_tokens is not None and len(ids) > max_tokens:
         fitting = [end for end in turn_ends if end <= max_tokens]

@@ -12,10 +12,13 @@ the question (models/small.md, "Where the two-hop answers fail").
 """
 import argparse
 import json
+import random
 import sys
 
 import torch
 
+from .chat_format import LOSS_ANSWER, LOSS_REPEATED_HOP, LOSS_SECOND_HOP
+from .data_stream import DATA_LAYOUTS, build_chat
 from .evaluate import _encode_question, encode_prefix, generate_eval_set, prefill
 from .gguf_io import load_gguf
 from .tokenizer import shared_tokenizer
@@ -70,6 +73,28 @@ def diagnose_set(model, tokenizer, workspaces, device="cpu", top_count=4):
     return {"parts": parts, "firstWrong": first_wrong}
 
 
+@torch.no_grad()
+def training_chat_accuracy(model, tokenizer, chats, chat_tokens, layout, restate_error_messages, device="cpu"):
+    """Teacher-forced accuracy on generated TRAINING-split chats (many questions per workspace), per
+    answer-token class: the second-hop tokens, the same fields repeated from an earlier answer of the
+    chat (a copy), and the other answer tokens; what training's hop2_acc and repeated_acc measure."""
+    model.eval()
+    counts = {name: [0, 0] for name in ("second_hop", "repeated_hop", "other_answer")}
+    names = {LOSS_SECOND_HOP: "second_hop", LOSS_REPEATED_HOP: "repeated_hop", LOSS_ANSWER: "other_answer"}
+    rng = random.Random("diagnose/training-chats")
+    for _ in range(chats):
+        ids, classes = build_chat(rng, tokenizer, "train", chat_tokens, None, 0.0, layout=DATA_LAYOUTS[layout],
+                                  restate_error_messages=restate_error_messages)
+        logits, _cache = model.forward_cached(torch.tensor([ids], device=device), None, all_positions=True)
+        predicted = logits[0, :-1].argmax(-1).tolist()
+        for position, loss_class in enumerate(classes[1:]):
+            name = names.get(loss_class)
+            if name:
+                counts[name][0] += int(predicted[position] == ids[position + 1])
+                counts[name][1] += 1
+    return counts
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gguf", required=True)
@@ -77,10 +102,26 @@ def main(argv=None):
     parser.add_argument("--workspaces", type=int, default=3)
     parser.add_argument("--json", help="also write the result here")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--restate-error-messages", action="store_true",
+                        help="feed the error answers as models trained with --restate-error-messages write them")
+    parser.add_argument("--training-chats", type=int, default=0,
+                        help="instead: accuracy per answer-token class on this many generated training chats")
+    parser.add_argument("--chat-tokens", type=int, default=6000, help="workspace size of those chats")
+    parser.add_argument("--layout", default="first", choices=sorted(DATA_LAYOUTS), help="their data layout")
     arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
     tokenizer = shared_tokenizer()
     model = load_gguf(arguments.gguf).to(arguments.device)
-    result = diagnose_set(model, tokenizer, generate_eval_set(tokenizer, arguments.size, arguments.workspaces), arguments.device)
+    if arguments.training_chats:
+        counts = training_chat_accuracy(model, tokenizer, arguments.training_chats, arguments.chat_tokens, arguments.layout,
+                                        arguments.restate_error_messages, arguments.device)
+        for name, (right, total) in counts.items():
+            print("%-13s %d/%d" % (name, right, total))
+        if arguments.json:
+            with open(arguments.json, "w") as handle:
+                json.dump({"gguf": arguments.gguf, "training_chats": counts}, handle, indent=1)
+        return counts
+    workspaces = generate_eval_set(tokenizer, arguments.size, arguments.workspaces, arguments.restate_error_messages)
+    result = diagnose_set(model, tokenizer, workspaces, arguments.device)
     result.update({"gguf": arguments.gguf, "size": arguments.size, "workspaces": arguments.workspaces})
     for family, counts in sorted(result["parts"].items()):
         print("%-16s " % family + "  ".join("%s %d/%d" % (part, counts[part][0], counts[part][1]) for part in PARTS))

@@ -20,7 +20,9 @@ EVAL_SIZES = {"2k": 1900, "8k": 7700, "16k": 14700}
 QUESTIONS_PER_WORKSPACE = 10
 
 
-def generate_eval_set(tokenizer, size_name, workspace_count):
+def generate_eval_set(tokenizer, size_name, workspace_count, restate_error_messages=False):
+    """The held-out set's workspaces and questions; restate_error_messages changes only the
+    training-style "answer" of the error questions (qa_generator.RESTATED_ERROR_ANSWER), not what is asked."""
     workspaces = []
     for index in range(workspace_count):
         rng = random.Random("eval/%s/%d" % (size_name, index))
@@ -30,7 +32,8 @@ def generate_eval_set(tokenizer, size_name, workspace_count):
         workspace = generate_workspace(rng, "eval", EVAL_SIZES[size_name], count)
         # "answer": the training-style answer (kvtrain.diagnose feeds it teacher-forced); not in the fixtures.
         questions = [{"question": question, "expected": fact["expected"], "family": fact["family"], "answer": answer}
-                     for fact, question, answer in pick_questions(rng, workspace, QUESTIONS_PER_WORKSPACE)]
+                     for fact, question, answer in pick_questions(rng, workspace, QUESTIONS_PER_WORKSPACE,
+                                                                  restate_error_messages=restate_error_messages)]
         workspaces.append({"name": "%s-%02d" % (size_name, index), "files": workspace.files, "questions": questions})
     return workspaces
 

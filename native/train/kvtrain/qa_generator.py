@@ -536,14 +536,32 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
     return Workspace([files[index] for index in order], facts, self_reference_lines, functions_by_path)
 
 
-def second_hop_offsets(fact, answer):
-    """Where, in the answer, each second-hop field starts (at the space before it: that token begins it)."""
-    offsets = []
+def second_hop_fields(fact, answer, earlier_answers=""):
+    """([(field, offset)] of the answer's second-hop fields, [(field, offset)] of those an earlier answer
+    of the same chat already gives): where each starts (at the space before it: that token begins it).
+    The repeated ones are copies, no hop: about a quarter of them in training chats (2026-12-07)."""
+    fresh, repeated = [], []
     for field in SECOND_HOP_FIELDS.get(fact["family"], ()):
         found = answer.find(" " + fact[field])
         if found >= 0:
-            offsets.append(found)
-    return offsets
+            (repeated if fact[field] in earlier_answers else fresh).append((field, found))
+    return fresh, repeated
+
+
+def chat_second_hops(questions):
+    """second_hop_fields of each (fact, question, answer) of a chat, in order, each against the answers before it."""
+    result, earlier = [], []
+    for fact, _question, answer in questions:
+        result.append(second_hop_fields(fact, answer, "\n".join(earlier)))
+        earlier.append(answer)
+    return result
+
+
+def chat_turns_with_hops(questions):
+    """encode_chat's turns: (question, answer, second-hop offsets, repeated-hop offsets)."""
+    return [(question, answer, [offset for _field, offset in fresh], [offset for _field, offset in repeated])
+            for (_fact, question, answer), (fresh, repeated) in zip(questions, chat_second_hops(questions))]
+
 
 
 def make_question(rng, fact, restate_error_messages=False):

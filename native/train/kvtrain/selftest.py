@@ -6,11 +6,12 @@ import random
 import re
 import sys
 
-from .chat_format import (LOSS_ANSWER, LOSS_CONTEXT, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, NO_ENCLOSING, encode_chat, self_reference_pieces,
+from .chat_format import (LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, NO_ENCLOSING, encode_chat, self_reference_pieces,
                           render_chat_text, render_file_block, render_workspace_blocks)
 from .data_stream import DATA_LAYOUTS, build_chat, hop_attention_targets, workspace_block_spans
 from .eval_sets import generate_eval_set
-from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, body_start_line, second_hop_offsets, definition_line, generate_workspace,
+from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, body_start_line, chat_second_hops, chat_turns_with_hops, definition_line,
+                           generate_workspace,
                            pick_questions)
 from .tokenizer import shared_tokenizer
 
@@ -79,27 +80,32 @@ def run_checks():
     check(ids == whole, "a chat encoded piece by piece equals the whole rendered chat tokenized at once")
     answer_text = tokenizer.decode([token for token, kind in zip(ids, classes) if kind == LOSS_ANSWER])
     check(all(answer in answer_text for _question, answer in turns), "the loss covers every answer's tokens")
-    marked_right, marked_count = True, 0
+    marked_right, marked_count, repeated_count = True, 0, 0
     for restate in (False, True):
         rng = random.Random("selftest/second-hop")
         workspace = generate_workspace(rng, "train", 3000, count)
         picked = pick_questions(rng, workspace, 24, restate_error_messages=restate)
-        hop_turns = [(question, answer, second_hop_offsets(fact, answer)) for fact, question, answer in picked]
+        hop_turns = chat_turns_with_hops(picked)
         hop_blocks = render_workspace_blocks(workspace.files)
-        plain_ids, _ = encode_chat(tokenizer, hop_blocks, [(question, answer) for question, answer, _offsets in hop_turns])
+        plain_ids, _ = encode_chat(tokenizer, hop_blocks, [turn[:2] for turn in hop_turns])
         hop_ids, hop_classes = encode_chat(tokenizer, hop_blocks, hop_turns)
         marked = [tokenizer.decode([token]) for token, kind in zip(hop_ids, hop_classes) if kind == LOSS_SECOND_HOP]
-        expected = []
+        marked_repeated = [tokenizer.decode([token]) for token, kind in zip(hop_ids, hop_classes) if kind == LOSS_REPEATED_HOP]
+        expected, expected_repeated, earlier = [], [], ""
         for fact, _question, answer in picked:
             for field in SECOND_HOP_FIELDS.get(fact["family"], ()):
-                expected.append(tokenizer.decode(tokenizer.encode(" " + fact[field])[:1]))
+                first_token = tokenizer.decode(tokenizer.encode(" " + fact[field])[:1])
+                (expected_repeated if fact[field] in earlier else expected).append(first_token)
+            earlier += answer + "\n"
             if restate and fact["family"] in ("error_file", "error_function"):
                 marked_right = marked_right and answer.startswith('"%s"' % fact["message"]) and fact["expected"] in answer
-        marked_right = marked_right and plain_ids == hop_ids and marked == expected
+        marked_right = marked_right and plain_ids == hop_ids and marked == expected and marked_repeated == expected_repeated
         marked_count += len(marked)
-    check(marked_right and marked_count >= 10,
+        repeated_count += len(marked_repeated)
+    check(marked_right and marked_count >= 10 and repeated_count >= 2,
           "second-hop answer tokens: exactly the first token of each path or function found back from its definition or "
-          "message is marked, the tokens stay the same; restated error answers start with the message")
+          "message is marked, as a repeat where an earlier answer of the chat gives it; the tokens stay the same; restated error "
+          "answers start with the message")
     rng = random.Random("selftest/paths")
     workspace = generate_workspace(rng, "train", 8000, count)
     picked = pick_questions(rng, workspace, 48, one_path_answer_per_file=True)
@@ -269,14 +275,12 @@ def hop_targets_right(tokenizer, count):
         workspace = generate_workspace(rng, "train", 4000, count)
         picked = pick_questions(rng, workspace, 24, restate_error_messages=restate)
         blocks = render_workspace_blocks(workspace.files)
-        ids, classes = encode_chat(tokenizer, blocks, [(question, answer, second_hop_offsets(fact, answer)) for fact, question, answer in picked])
+        hops = chat_second_hops(picked)
+        ids, classes = encode_chat(tokenizer, blocks, chat_turns_with_hops(picked))
         targets = hop_attention_targets(tokenizer, ids, classes, picked)
         hop_tokens = [index for index, kind in enumerate(classes) if kind == LOSS_SECOND_HOP]
         system_end = ids.index(tokenizer.im_end_id)
-        expected = []
-        for fact, _question, answer in picked:
-            for field in SECOND_HOP_FIELDS.get(fact["family"], ()):
-                expected.append(fact)
+        expected = [fact for (fact, _question, _answer), (fields, _repeated) in zip(picked, hops) for _field in fields]
         right = right and [hop for hop, _first, _end in targets] == hop_tokens and len(expected) == len(targets)
         for (hop, first, end), fact in zip(targets, expected):
             source = tokenizer.decode(ids[first:end])

@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .chat_format import ENCLOSING_PATH_TOKENS, LOSS_ANSWER, LOSS_CONTEXT, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE
+from .chat_format import ENCLOSING_PATH_TOKENS, LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE
 from .code_corpus import DEFAULT_CODE_ROOTS, CodeCorpus
 from .data_stream import DATA_LAYOUTS, DEFAULT_PATH_FAMILY_WEIGHT, SequenceStream, StreamSettings
 from .evaluate import evaluate_set, generate_eval_set
@@ -201,7 +201,8 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
     flat_hidden = hidden.reshape(-1, hidden.shape[-1])
     flat_targets = targets.reshape(-1)
     flat_classes = target_classes.reshape(-1)
-    answer_index = torch.nonzero((flat_classes == LOSS_ANSWER) | (flat_classes == LOSS_SECOND_HOP)).squeeze(1)
+    answer_index = torch.nonzero((flat_classes == LOSS_ANSWER) | (flat_classes == LOSS_SECOND_HOP)
+                                 | (flat_classes == LOSS_REPEATED_HOP)).squeeze(1)
     sampled = torch.rand(flat_classes.shape, generator=generator, device="cpu").to(flat_classes.device) < context_rate
     context_index = torch.nonzero((flat_classes == LOSS_CONTEXT) & sampled).squeeze(1)
     self_reference_index = torch.nonzero(flat_classes == LOSS_SELF_REFERENCE).squeeze(1)
@@ -226,6 +227,9 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
                 loss = loss + second_hop_weight * second_hop_loss
             stats["second_hop_loss"] = float(second_hop_loss.detach())
             stats["second_hop_accuracy"] = float((logits[second_hop].argmax(-1) == answer_targets[second_hop]).float().mean())
+        repeated = flat_classes.index_select(0, answer_index) == LOSS_REPEATED_HOP
+        if bool(repeated.any()):
+            stats["repeated_hop_accuracy"] = float((logits[repeated].argmax(-1) == answer_targets[repeated]).float().mean())
     if context_index.numel():
         _logits, _targets, context_loss = scored(context_index)
         loss = loss + context_weight * context_loss
@@ -431,13 +435,14 @@ def main(argv=None):
                 entry = {"step": step + 1, "tokens": tokens_seen, "lr": optimizer.param_groups[0]["lr"],
                          "tokens_per_second": window_tokens / max(elapsed, 1e-9)}
                 for key in ("answer_loss", "context_loss", "answer_accuracy", "self_reference_loss", "self_reference_accuracy",
-                            "second_hop_loss", "second_hop_accuracy", "enclosing_loss", "enclosing_function_accuracy",
+                            "second_hop_loss", "second_hop_accuracy", "repeated_hop_accuracy", "enclosing_loss", "enclosing_function_accuracy",
                             "enclosing_path_accuracy", "hop_attention_loss", "hop_attention_mass"):
                     values = [s[key] for s in window_stats if key in s]
                     if values:
                         entry[key] = sum(values) / len(values)
                 history.append(entry)
-                second_hop = (" hop2_loss %.3f hop2_acc %.3f" % (entry["second_hop_loss"], entry["second_hop_accuracy"])
+                second_hop = (" hop2_loss %.3f hop2_acc %.3f repeated_acc %.3f" % (
+                    entry["second_hop_loss"], entry["second_hop_accuracy"], entry.get("repeated_hop_accuracy", float("nan")))
                               if "second_hop_loss" in entry else "")
                 self_reference = (" self_ref_loss %.3f self_ref_acc %.3f" % (entry["self_reference_loss"], entry["self_reference_accuracy"])
                                   if "self_reference_loss" in entry else "")
