@@ -539,7 +539,7 @@ def generate_workspace(rng, split, target_tokens, count_tokens, real_code_files=
 def second_hop_fields(fact, answer, earlier_answers=""):
     """([(field, offset)] of the answer's second-hop fields, [(field, offset)] of those an earlier answer
     of the same chat already gives): where each starts (at the space before it: that token begins it).
-    The repeated ones are copies, no hop: about a quarter of them in training chats (2026-12-07)."""
+    The repeated ones are copies, no hop: about a quarter of them in training chats (models/small.md)."""
     fresh, repeated = [], []
     for field in SECOND_HOP_FIELDS.get(fact["family"], ()):
         found = answer.find(" " + fact[field])
