@@ -14,7 +14,8 @@ import numpy as np
 
 from .chat_format import (ENCLOSING_PATH_TOKENS, LOSS_CONTEXT, LOSS_NONE, LOSS_SECOND_HOP, NO_ENCLOSING, self_reference_pieces, DEFAULT_PREAMBLE,
                           RenderStyle, encode_chat, render_file_block, render_workspace_blocks)
-from .qa_generator import PATH_ANSWER_FAMILIES, chat_second_hops, chat_turns_with_hops, enclosing_spans, generate_workspace, pick_questions
+from .qa_generator import (PATH_ANSWER_FAMILIES, chat_second_hops, chat_turns_with_hops, enclosing_spans, generate_workspace, pick_questions,
+                           without_repeated_hops)
 
 # The families that need two hops (find the definition, then its file header or enclosing function)
 # are learned far more slowly than plain value lookups; asking them more often helped tiny (2k
@@ -71,10 +72,12 @@ QUESTION_ROOM = 1100
 class StreamSettings:
     def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
                  path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], self_reference_share=0.0,
-                 restate_error_messages=False, self_reference_placement="start", enclosing_labels=False, hop_targets=False):
+                 restate_error_messages=False, self_reference_placement="start", enclosing_labels=False, hop_targets=False,
+                 fresh_hops_only=False):
         self.seq_len = seq_len
         self.enclosing_labels = enclosing_labels  # build the enclosing probe's labels (train.py --enclosing-loss-weight)
         self.hop_targets = hop_targets  # build the hop-attention targets (train.py --hop-attention-weight)
+        self.fresh_hops_only = fresh_hops_only  # no question whose second hop an earlier answer gives (--fresh-hops-only)
         self.self_reference_placement = self_reference_placement  # qa_generator.SELF_REFERENCE_PLACEMENTS
         self.restate_error_messages = restate_error_messages  # qa_generator.RESTATED_ERROR_ANSWER
         self.layout = layout  # a DataLayout
@@ -168,11 +171,12 @@ def hop_attention_targets(tokenizer, ids, classes, questions):
 def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False,
                path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], max_tokens=None,
                self_reference_share=0.0, restate_error_messages=False, self_reference_placement="start", enclosing_labels=None,
-               hop_targets=None):
+               hop_targets=None, fresh_hops_only=False):
     """Token ids and loss classes of one chat about a generated workspace; with max_tokens, the last
     question turns are left out so the chat fits (None when not even one turn fits). enclosing_labels
     (a list) receives the enclosing probe's labels, one tuple per token; hop_targets (a list) the
-    hop-attention targets (hop_attention_targets)."""
+    hop-attention targets (hop_attention_targets). fresh_hops_only: leave out the questions whose
+    second-hop answer an earlier answer of the chat gives (qa_generator.without_repeated_hops)."""
     def count(path, content):
         return len(tokenizer.encode(render_file_block(path, content)))
     real_files = corpus.workspace_file if (corpus is not None and len(corpus) > 0) else None
@@ -182,6 +186,8 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
     questions = pick_questions(rng, workspace, question_count, family_weights=training_family_weights(path_family_weight),
                                one_path_answer_per_file=layout.one_path_answer_per_file,
                                restate_error_messages=restate_error_messages)
+    if fresh_hops_only:
+        questions = without_repeated_hops(questions)
     if product_style:
         style = RenderStyle()
     else:
@@ -240,7 +246,7 @@ def build_sequence(rng, tokenizer, corpus, settings):
                               self_reference_share=settings.self_reference_share,
                               restate_error_messages=settings.restate_error_messages,
                               self_reference_placement=settings.self_reference_placement, enclosing_labels=chat_labels,
-                              hop_targets=chat_hops)
+                              hop_targets=chat_hops, fresh_hops_only=settings.fresh_hops_only)
             if chat is None:
                 failures += 1
                 continue

@@ -557,6 +557,17 @@ def chat_second_hops(questions):
     return result
 
 
+def without_repeated_hops(questions):
+    """The questions of a chat, less each one whose second-hop field an earlier kept answer already gives."""
+    kept, earlier = [], []
+    for fact, question, answer in questions:
+        _fresh, repeated = second_hop_fields(fact, answer, "\n".join(earlier))
+        if not repeated:
+            kept.append((fact, question, answer))
+            earlier.append(answer)
+    return kept
+
+
 def chat_turns_with_hops(questions):
     """encode_chat's turns: (question, answer, second-hop offsets, repeated-hop offsets)."""
     return [(question, answer, [offset for _field, offset in fresh], [offset for _field, offset in repeated])

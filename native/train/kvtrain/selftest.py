@@ -206,6 +206,15 @@ def run_checks():
     check(enclosing_labels_right(tokenizer, count),
           "enclosing-probe labels: the tokens are unchanged, every token of an error message is labelled with its function's "
           "first token and its file's first path tokens, every workspace token with its file's, nothing outside the files")
+    fresh_chat = build_chat(random.Random("selftest/fresh-hops"), tokenizer, "train", 6000, None, 0.0, layout=DATA_LAYOUTS["first"],
+                            restate_error_messages=True, fresh_hops_only=True)
+    plain_chat = build_chat(random.Random("selftest/fresh-hops"), tokenizer, "train", 6000, None, 0.0, layout=DATA_LAYOUTS["first"],
+                            restate_error_messages=True)
+    # A question with one repeated field goes whole, its fresh field with it: the fresh hops may drop a little.
+    check(LOSS_REPEATED_HOP in plain_chat[1] and LOSS_REPEATED_HOP not in fresh_chat[1]
+          and 0.8 * plain_chat[1].count(LOSS_SECOND_HOP) <= fresh_chat[1].count(LOSS_SECOND_HOP) <= plain_chat[1].count(LOSS_SECOND_HOP)
+          and len(fresh_chat[0]) < len(plain_chat[0]),
+          "--fresh-hops-only leaves out the questions whose second hop an earlier answer gives, and few others")
     check(hop_targets_right(tokenizer, count),
           "hop-attention targets: each second-hop answer token points back to its error message in the workspace, or to "
           "the name in its function's definition line in its file")

@@ -95,6 +95,9 @@ def parse_arguments(argv):
                              "attend to what it is found from (the workspace's error message, the name in the definition line); 0: off")
     parser.add_argument("--hop-attention-layer", type=int, help="the block whose head is supervised (default: three quarters in)")
     parser.add_argument("--hop-attention-head", type=int, default=0)
+    parser.add_argument("--fresh-hops-only", action="store_true",
+                        help="leave out of training chats the questions whose second-hop answer (a function or path) an earlier "
+                             "answer of the chat already gives: such answers are copies, not hops (models/small.md)")
     parser.add_argument("--short-seq-len", type=int, default=0,
                         help="curriculum: train on sequences of this length first; 0: off")
     parser.add_argument("--short-batch", type=int, default=0,
@@ -349,7 +352,8 @@ def main(argv=None):
                                   restate_error_messages=arguments.restate_error_messages,
                                   self_reference_placement=arguments.self_reference_placement,
                                   enclosing_labels=arguments.enclosing_loss_weight > 0,
-                                  hop_targets=arguments.hop_attention_weight > 0)
+                                  hop_targets=arguments.hop_attention_weight > 0,
+                                  fresh_hops_only=arguments.fresh_hops_only)
         return SequenceStream(tokenizer, corpus, settings, arguments.workers)
     short_phase = 0 < arguments.short_seq_len < seq_len
     stream = open_stream(arguments.short_seq_len if short_phase else seq_len)
@@ -441,9 +445,10 @@ def main(argv=None):
                     if values:
                         entry[key] = sum(values) / len(values)
                 history.append(entry)
-                second_hop = (" hop2_loss %.3f hop2_acc %.3f repeated_acc %.3f" % (
-                    entry["second_hop_loss"], entry["second_hop_accuracy"], entry.get("repeated_hop_accuracy", float("nan")))
+                second_hop = (" hop2_loss %.3f hop2_acc %.3f" % (entry["second_hop_loss"], entry["second_hop_accuracy"])
                               if "second_hop_loss" in entry else "")
+                if "repeated_hop_accuracy" in entry:
+                    second_hop += " repeated_acc %.3f" % entry["repeated_hop_accuracy"]
                 self_reference = (" self_ref_loss %.3f self_ref_acc %.3f" % (entry["self_reference_loss"], entry["self_reference_accuracy"])
                                   if "self_reference_loss" in entry else "")
                 enclosing_text = (" enclosing_loss %.3f function_acc %.3f path_acc %.3f" % (
@@ -484,6 +489,7 @@ def main(argv=None):
                "self_reference_placement": arguments.self_reference_placement,
                "second_hop_loss_weight": arguments.second_hop_loss_weight,
                "restate_error_messages": arguments.restate_error_messages,
+               "fresh_hops_only": arguments.fresh_hops_only,
                "enclosing_probe": ({"weight": arguments.enclosing_loss_weight, "layer": enclosing_layer,
                                     "sample_rate": arguments.enclosing_sample_rate} if probe is not None else None),
                "hop_attention": ({"weight": arguments.hop_attention_weight, "layer": hop_layer, "head": arguments.hop_attention_head}
