@@ -1,5 +1,5 @@
 #!/bin/bash
-# Trains two variants of `small` side by side on a 2-GPU machine, one per GPU, in ONE command, to
+# Trains two variants of `small` side by side on a 2-GPU machine, one per GPU (or both on one), in ONE command, to
 # compare data or training options under the same time cap and seed; each is exported and evaluated.
 #   bash gpu_compare.sh <carried folder> <steps> <minutes> <eval workspaces> "<train.py options A>" "<train.py options B>"
 # e.g. bash .carry-train/gpu_compare.sh .carry-train 5400 7.0 6 "--data-layout engine" "--data-layout engine --file-list-share 0"
@@ -10,7 +10,9 @@ CARRY=$(cd "$1" && pwd); STEPS=$2; MINUTES=$3; EVAL_WORKSPACES=$4; OPTIONS_A=$5;
 export PYTHONUNBUFFERED=1 KVTRAIN_LLAMA_SRC=$CARRY/llama KVTRAIN_CACHE=/tmp/kvtrain-cache
 PY=${KVTRAIN_PYTHON:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/kvtrain-out}
-if [ "$(nvidia-smi -L | wc -l)" -lt 2 ]; then echo "gpu_compare.sh needs two GPUs" >&2; exit 2; fi
+# With one GPU (the one-GPU kinds), both variants share it: each runs at about half speed, so compare
+# them with each other, not with runs that had a GPU to themselves.
+GPU_B=1; if [ "$(nvidia-smi -L | wc -l)" -lt 2 ]; then GPU_B=0; echo "one GPU: a and b share it"; fi
 WORKERS=$(( $(nproc) / 2 - 2 )); if [ "$WORKERS" -lt 1 ]; then WORKERS=1; fi
 cd "$CARRY"
 train_variant() { # name gpu options
@@ -23,6 +25,6 @@ train_variant() { # name gpu options
 }
 echo "a: $OPTIONS_A"; echo "b: $OPTIONS_B"
 train_variant a 0 "$OPTIONS_A" &
-train_variant b 1 "$OPTIONS_B" &
+train_variant b "$GPU_B" "$OPTIONS_B" &
 wait
 for name in a b; do echo "== $name"; grep -E "eval:|trained|stopping" "$OUT/$name/"*-log.txt; done
