@@ -137,16 +137,17 @@ def _token_offsets(tokenizer, ids):
     return "".join(pieces), starts
 
 
-def hop_attention_targets(tokenizer, ids, classes, questions):
+def hop_attention_targets(tokenizer, ids, classes, questions, hops):
     """[(index of a second-hop answer token, first, end token of what it is found from)]: the
     workspace's occurrence of the error message (error questions) or the name in the function's
-    definition line (function_file), in token positions of ids. [] where they cannot be matched."""
+    definition line (function_file), in token positions of ids. [] where they cannot be matched.
+    hops: qa_generator.chat_second_hops(questions), as the chat was encoded with."""
     hop_indexes = [index for index, loss_class in enumerate(classes) if loss_class == LOSS_SECOND_HOP]
     if not hop_indexes:
         return []
     text, starts = _token_offsets(tokenizer, ids)
     sources = []
-    for (fact, _question, _answer), (fields, _repeated) in zip(questions, chat_second_hops(questions)):
+    for (fact, _question, _answer), (fields, _repeated) in zip(questions, hops):
         if not fields:
             continue
         if fact["family"] == "function_file":
@@ -198,7 +199,8 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
         blocks = [self_reference_pieces(block, workspace.self_reference_lines) for block in blocks]
     turn_ends = []
     block_spans = workspace_block_spans(tokenizer, blocks, workspace) if enclosing_labels is not None else None
-    ids, classes = encode_chat(tokenizer, blocks, chat_turns_with_hops(questions),
+    hops = chat_second_hops(questions)
+    ids, classes = encode_chat(tokenizer, blocks, chat_turns_with_hops(questions, hops),
                                turn_ends=turn_ends, block_spans=block_spans, enclosing_labels=enclosing_labels)
     if max_tokens is not None and len(ids) > max_tokens:
         fitting = [end for end in turn_ends if end <= max_tokens]
@@ -208,7 +210,7 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
             del enclosing_labels[fitting[-1]:]
         ids, classes = ids[:fitting[-1]], classes[:fitting[-1]]
     if hop_targets is not None:
-        hop_targets.extend(hop_attention_targets(tokenizer, ids, classes, questions))
+        hop_targets.extend(hop_attention_targets(tokenizer, ids, classes, questions, hops))
     return ids, classes
 
 

@@ -568,11 +568,10 @@ def without_repeated_hops(questions):
     return kept
 
 
-def chat_turns_with_hops(questions):
-    """encode_chat's turns: (question, answer, second-hop offsets, repeated-hop offsets)."""
+def chat_turns_with_hops(questions, hops):
+    """encode_chat's turns: (question, answer, second-hop offsets, repeated-hop offsets); hops: chat_second_hops(questions)."""
     return [(question, answer, [offset for _field, offset in fresh], [offset for _field, offset in repeated])
-            for (_fact, question, answer), (fresh, repeated) in zip(questions, chat_second_hops(questions))]
-
+            for (_fact, question, answer), (fresh, repeated) in zip(questions, hops)]
 
 
 def make_question(rng, fact, restate_error_messages=False):

@@ -85,7 +85,7 @@ def run_checks():
         rng = random.Random("selftest/second-hop")
         workspace = generate_workspace(rng, "train", 3000, count)
         picked = pick_questions(rng, workspace, 24, restate_error_messages=restate)
-        hop_turns = chat_turns_with_hops(picked)
+        hop_turns = chat_turns_with_hops(picked, chat_second_hops(picked))
         hop_blocks = render_workspace_blocks(workspace.files)
         plain_ids, _ = encode_chat(tokenizer, hop_blocks, [turn[:2] for turn in hop_turns])
         hop_ids, hop_classes = encode_chat(tokenizer, hop_blocks, hop_turns)
@@ -285,8 +285,8 @@ def hop_targets_right(tokenizer, count):
         picked = pick_questions(rng, workspace, 24, restate_error_messages=restate)
         blocks = render_workspace_blocks(workspace.files)
         hops = chat_second_hops(picked)
-        ids, classes = encode_chat(tokenizer, blocks, chat_turns_with_hops(picked))
-        targets = hop_attention_targets(tokenizer, ids, classes, picked)
+        ids, classes = encode_chat(tokenizer, blocks, chat_turns_with_hops(picked, hops))
+        targets = hop_attention_targets(tokenizer, ids, classes, picked, hops)
         hop_tokens = [index for index, kind in enumerate(classes) if kind == LOSS_SECOND_HOP]
         system_end = ids.index(tokenizer.im_end_id)
         expected = [fact for (fact, _question, _answer), (fields, _repeated) in zip(picked, hops) for _field in fields]
