@@ -127,7 +127,7 @@ def workspace_block_spans(tokenizer, blocks, workspace):
 MAX_HOP_TARGETS = 512
 
 
-def _token_offsets(tokenizer, ids):
+def token_offsets(tokenizer, ids):
     """(text, start offset of each token) of decoded ids."""
     pieces = [tokenizer.decode([token_id]) for token_id in ids]
     starts, total = [], 0
@@ -145,7 +145,7 @@ def hop_attention_targets(tokenizer, ids, classes, questions, hops):
     hop_indexes = [index for index, loss_class in enumerate(classes) if loss_class == LOSS_SECOND_HOP]
     if not hop_indexes:
         return []
-    text, starts = _token_offsets(tokenizer, ids)
+    text, starts = token_offsets(tokenizer, ids)
     sources = []
     for (fact, _question, _answer), (fields, _repeated) in zip(questions, hops):
         if not fields:

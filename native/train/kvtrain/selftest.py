@@ -8,7 +8,7 @@ import sys
 
 from .chat_format import (LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, NO_ENCLOSING, encode_chat, self_reference_pieces,
                           render_chat_text, render_file_block, render_workspace_blocks)
-from .data_stream import DATA_LAYOUTS, build_chat, hop_attention_targets, workspace_block_spans
+from .data_stream import DATA_LAYOUTS, build_chat, hop_attention_targets, token_offsets, workspace_block_spans
 from .eval_sets import generate_eval_set
 from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, body_start_line, chat_second_hops, chat_turns_with_hops, definition_line,
                            generate_workspace,
@@ -250,11 +250,7 @@ def enclosing_labels_right(tokenizer, count):
                                    enclosing_labels=labels)
         right = right and ids == plain_ids and classes == plain_classes and len(labels) == len(ids)
         # Walk the text token by token: which file each token is in, and where each message is.
-        text = tokenizer.decode(ids)
-        starts, offset = [], 0
-        for token_id in ids:
-            starts.append(offset)
-            offset += len(tokenizer.decode([token_id]))
+        text, starts = token_offsets(tokenizer, ids)
         paths = [fact["path"] for fact in workspace.facts]
         for path, content in workspace.files:
             header = '<file path="%s"' % path
