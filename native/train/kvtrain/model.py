@@ -163,8 +163,8 @@ class LlamaModel(nn.Module):
 
     def hidden_and_layers(self, tokens, layers, start_position=0):
         """The final hidden states; with layers (counts of blocks), also the residual stream after
-        each of those many blocks, as (final, [residual per layer]): what training's enclosing probe
-        and hop-attention loss read."""
+        each of those many blocks, as (final, {layer: residual}): what training's enclosing probe and
+        hop-attention loss read."""
         time = tokens.shape[1]
         positions = torch.arange(start_position, start_position + time)
         cos, sin = rope_tables(self.config.head_dim, positions, self.config.rope_base, tokens.device)
@@ -176,8 +176,9 @@ class LlamaModel(nn.Module):
             x = block(x, cos, sin)
         if layers is None:
             return self.output_norm(x)
-        captured[len(self.blocks)] = x
-        return self.output_norm(x), [captured[layer] for layer in layers]
+        if len(self.blocks) in layers:
+            captured[len(self.blocks)] = x
+        return self.output_norm(x), captured
 
     def attention_log_weights(self, residual, layer, head, query_positions):
         """log softmax of head `head` of block `layer` at query_positions over the positions before

@@ -309,7 +309,7 @@ def attention_weights_right(tokenizer):
     config = ModelConfig.named("ci", tokenizer.vocab_size)
     model = LlamaModel(config)
     tokens = torch.randint(0, 1000, (1, 40))
-    _final, (residual,) = model.hidden_and_layers(tokens, (1,))
+    residual = model.hidden_and_layers(tokens, {1})[1][1]
     block = model.blocks[1]
     # The plain attention path's softmax, recomputed from the block's own projections.
     normed = block.attn_norm(residual)

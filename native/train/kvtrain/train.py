@@ -195,10 +195,7 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
     (targets, weight, layer, head), the hop-attention loss."""
     inputs, targets, target_classes = tokens[:, :-1], tokens[:, 1:], classes[:, 1:]
     if enclosing is not None or hop_attention is not None:
-        hidden, residuals = hidden_model(inputs)
-        layers = captured_layers(enclosing[4] if enclosing is not None else None,
-                                 hop_attention[2] if hop_attention is not None else None)
-        residual_after = dict(zip(layers, residuals))
+        hidden, residual_after = hidden_model(inputs)
     else:
         hidden = hidden_model(inputs)
     flat_hidden = hidden.reshape(-1, hidden.shape[-1])
@@ -255,11 +252,6 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
             loss = loss + weight * attention_loss
             stats.update(attention_stats)
     return loss, stats
-
-
-def captured_layers(enclosing_layer, hop_layer):
-    """The residual streams (after how many blocks) the enclosing probe and the hop-attention loss read."""
-    return tuple(sorted({layer for layer in (enclosing_layer, hop_layer) if layer is not None}))
 
 
 def start_distributed(requested_device):
@@ -375,8 +367,8 @@ def main(argv=None):
             raise SystemExit("--hop-attention-layer/--hop-attention-head out of range")
         log("hop attention: head %d of block %d (counting from 0), weight %g" % (
             arguments.hop_attention_head, hop_layer, arguments.hop_attention_weight))
-    layers = captured_layers(enclosing_layer if probe is not None else None,
-                             hop_layer if arguments.hop_attention_weight > 0 else None)
+    # The residual streams (after how many blocks) the enclosing probe and the hop-attention loss read.
+    layers = {layer for layer, used in ((enclosing_layer, probe is not None), (hop_layer, arguments.hop_attention_weight > 0)) if used}
     if layers:
         def hidden_model(inputs):
             return model.hidden_and_layers(inputs, layers)
