@@ -260,16 +260,18 @@ describe("training pipeline against llama.cpp", () => {
         assert.ok(counts.second_hop![1] >= 3 && counts.repeated_hop![1] >= 1 && counts.other_answer![1] > counts.second_hop![1]);
     });
 
-    it("trains with the enclosing probe and the hop-attention loss, and exports the same tensors", () => {
+    it("trains with the enclosing probe and the hop-attention, hop-value and lookup-attention losses, and exports the same tensors", () => {
         const outFolder = path.join(workFolder, "auxiliary");
         const result = spawnSync(python, ["-m", "kvtrain.train", "--model", "ci", "--steps", "3", "--device", "cpu", "--seq-len", "1024",
-            "--enclosing-loss-weight", "1", "--enclosing-sample-rate", "0.5", "--hop-attention-weight", "1", "--restate-error-messages",
+            "--enclosing-loss-weight", "1", "--enclosing-sample-rate", "0.5", "--hop-attention-weight", "1", "--hop-value-weight", "1",
+            "--lookup-attention-head", "1", "--restate-error-messages",
             "--log-every", "1", "--eval-sizes", "", "--workers", "0", "--code-file-limit", "20", "--out", outFolder],
         {cwd: trainFolder, encoding: "utf8", timeout: 5 * 60_000});
         assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
         const summary = JSON.parse(readFileSync(path.join(outFolder, "ci-summary.json"), "utf8")) as {
-            steps: number; enclosing_probe: {layer: number} | null; hop_attention: {layer: number; head: number} | null;
-            history: {enclosing_loss?: number; hop_attention_loss?: number; hop_attention_mass?: number}[];
+            steps: number; enclosing_probe: {layer: number} | null; hop_attention: {layer: number; head: number; value_weight: number; lookup_head: number} | null;
+            history: {enclosing_loss?: number; hop_attention_loss?: number; hop_attention_mass?: number; hop_value_loss?: number;
+                hop_value_accuracy?: number; lookup_attention_mass?: number; lookup_value_loss?: number;}[];
         };
         assert.equal(summary.steps, 3);
         // The ci model has 2 blocks: the probe reads the stream after the first, head 0 of block 1 is supervised.
@@ -279,6 +281,14 @@ describe("training pipeline against llama.cpp", () => {
         assert.ok(probed.length >= 2 && probed.every((entry) => Number.isFinite(entry.enclosing_loss) && entry.enclosing_loss! > 0));
         assert.ok(attended.length >= 2 && attended.every((entry) => entry.hop_attention_mass! > 0 && entry.hop_attention_mass! < 1
             && Math.abs(entry.hop_attention_loss! + Math.log(entry.hop_attention_mass!)) < 3));
+        // The answer read from the head's output alone: an untrained model's cross-entropy is near ln(vocabulary) (about 10.4).
+        assert.deepEqual([summary.hop_attention?.value_weight, summary.hop_attention?.lookup_head], [1, 1]);
+        assert.ok(attended.every((entry) => entry.hop_value_loss! > 5 && entry.hop_value_loss! < 15
+            && entry.hop_value_accuracy! >= 0 && entry.hop_value_accuracy! <= 1));
+        // The one-hop lookups are supervised on the other head in the same steps.
+        const lookedUp = summary.history.filter((entry) => entry.lookup_attention_mass !== undefined);
+        assert.ok(lookedUp.length >= 1 && lookedUp.every((entry) => entry.lookup_attention_mass! > 0 && entry.lookup_attention_mass! < 1
+            && entry.lookup_value_loss! > 5 && entry.lookup_value_loss! < 15));
         // The probe is not part of the model: the GGUF holds what the plain run's does.
         assert.equal(statSync(path.join(outFolder, "ci.gguf")).size, statSync(check.gguf).size);
     });

@@ -137,15 +137,24 @@ def token_offsets(tokenizer, ids):
     return "".join(pieces), starts
 
 
-def hop_attention_targets(tokenizer, ids, classes, questions, hops):
-    """[(index of a second-hop answer token, first, end token of what it is found from)]: the
-    workspace's occurrence of the error message (error questions) or the name in the function's
-    definition line (function_file), in token positions of ids. [] where they cannot be matched.
-    hops: qa_generator.chat_second_hops(questions), as the chat was encoded with."""
+# How many tokens of each second-hop field the attention targets cover: past the top folder ("
+# modules", "/", "endpoint") a path is mostly unique and the rest is copied from its header; a model
+# supervised at the first token only named the right top folder and then a wrong file in it
+# (models/small.md, "Session of 2026-12-07, second").
+HOP_FIELD_TOKENS = ENCLOSING_PATH_TOKENS
+
+
+def hop_attention_targets(tokenizer, ids, classes, questions, hops, offsets=None):
+    """[(index of a second-hop answer token, first, end token of what it is found from, its index in its
+    field)] for the first HOP_FIELD_TOKENS tokens of each second-hop field: the workspace's occurrence of
+    the error message (error questions) or the name in the function's definition line (function_file),
+    in token positions of ids; none for a field whose source cannot be found. hops:
+    qa_generator.chat_second_hops(questions), as the chat was encoded with; offsets: token_offsets(ids)
+    where the caller has them."""
     hop_indexes = [index for index, loss_class in enumerate(classes) if loss_class == LOSS_SECOND_HOP]
     if not hop_indexes:
         return []
-    text, starts = token_offsets(tokenizer, ids)
+    text, starts = offsets or token_offsets(tokenizer, ids)
     sources = []
     for (fact, _question, _answer), (fields, _repeated) in zip(questions, hops):
         if not fields:
@@ -157,15 +166,63 @@ def hop_attention_targets(tokenizer, ids, classes, questions, hops):
         else:
             at = text.find('"' + fact["message"])
             span = (at + 1, at + 1 + len(fact["message"])) if at >= 0 else None
-        sources.extend([span] * len(fields))
+        sources.extend((span, fact[field]) for field, _offset in fields)
     targets = []
-    for hop_index, span in zip(hop_indexes, sources):
+    for hop_index, (span, value) in zip(hop_indexes, sources):
         if span is None:
             continue
         first = bisect.bisect_right(starts, span[0]) - 1  # the token holding its first character (" name" is one)
         end = bisect.bisect_left(starts, span[1])
-        if first < end < hop_index:
-            targets.append((hop_index, first, end))
+        if not first < end < hop_index:
+            continue
+        field_end = starts[hop_index] + 1 + len(value)  # the field's token starts at the space before it
+        for place in range(HOP_FIELD_TOKENS):
+            if hop_index + place >= len(ids) or starts[hop_index + place] >= field_end:
+                break
+            targets.append((hop_index + place, first, end, place))
+    return targets
+
+
+# Kinds of attention targets (the fourth column of a sequence's targets): a second hop (a path or
+# function found through the definition or message it belongs to), a one-hop lookup (a value or
+# parameter list copied from next to the name the question gives).
+TARGET_SECOND_HOP, TARGET_LOOKUP = 0, 1
+LOOKUP_FAMILIES = ("const_value", "config_default", "function_params")
+
+
+def lookup_source_pattern(fact):
+    """A regex whose group 1 is, inside the fact's file, the value or parameter list a one-hop answer copies."""
+    if fact["family"] == "function_params":
+        return r"\b%s\((%s)\)" % (re.escape(fact["name"]), re.escape(fact["params"]))
+    name = fact["name"] if fact["family"] == "const_value" else fact["key"]
+    return r"(?m)%s\b[^\n]*?(%s)" % (re.escape(name), re.escape(fact["literal"]))
+
+
+def lookup_attention_targets(tokenizer, ids, questions, offsets=None):
+    """[(index of the answer token that starts the copied value, first, end token of that value in the
+    workspace, 0)] for the one-hop questions (LOOKUP_FAMILIES) whose answers ids hold, in order;
+    offsets: token_offsets(ids) where the caller has them."""
+    text, starts = offsets or token_offsets(tokenizer, ids)
+    system_end = text.find("<|im_end|>")
+    targets, cursor = [], system_end
+    for fact, question, answer in questions:
+        asked = text.find(question, cursor)
+        answered = text.find(answer, asked + len(question)) if asked >= 0 else -1
+        if answered < 0:
+            break  # this turn and the later ones were cut off
+        cursor = answered + len(answer)
+        if fact["family"] not in LOOKUP_FAMILIES:
+            continue
+        field = "(" + fact["params"] if fact["family"] == "function_params" else " " + fact["literal"]
+        block = text.find('<file path="%s"' % fact["path"], 0, system_end)
+        found = re.compile(lookup_source_pattern(fact)).search(text, block, system_end) if block >= 0 else None
+        if found is None or field not in answer:
+            continue
+        answer_token = bisect.bisect_right(starts, answered + answer.index(field) + 1) - 1  # holds the value's first character
+        first = bisect.bisect_right(starts, found.start(1)) - 1
+        end = bisect.bisect_left(starts, found.end(1))
+        if first < end <= answer_token - 1:
+            targets.append((answer_token, first, end, 0))
     return targets
 
 
@@ -176,7 +233,8 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
     """Token ids and loss classes of one chat about a generated workspace; with max_tokens, the last
     question turns are left out so the chat fits (None when not even one turn fits). enclosing_labels
     (a list) receives the enclosing probe's labels, one tuple per token; hop_targets (a list) the
-    hop-attention targets (hop_attention_targets). fresh_hops_only: leave out the questions whose
+    attention targets, (answer token, first, end source token, TARGET_* kind, index in its field) in answer order: the second
+    hops' (hop_attention_targets) and the one-hop lookups' (lookup_attention_targets). fresh_hops_only: leave out the questions whose
     second-hop answer an earlier answer of the chat gives (qa_generator.without_repeated_hops)."""
     def count(path, content):
         return len(tokenizer.encode(render_file_block(path, content)))
@@ -210,7 +268,11 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
             del enclosing_labels[fitting[-1]:]
         ids, classes = ids[:fitting[-1]], classes[:fitting[-1]]
     if hop_targets is not None:
-        hop_targets.extend(hop_attention_targets(tokenizer, ids, classes, questions, hops))
+        offsets = token_offsets(tokenizer, ids)
+        for kind, found in ((TARGET_SECOND_HOP, hop_attention_targets(tokenizer, ids, classes, questions, hops, offsets)),
+                            (TARGET_LOOKUP, lookup_attention_targets(tokenizer, ids, questions, offsets))):
+            hop_targets.extend((answer, first, end, kind, place) for answer, first, end, place in found)
+        hop_targets.sort()
     return ids, classes
 
 
@@ -229,7 +291,8 @@ def build_code_sequence(rng, tokenizer, corpus, seq_len, ids, classes, labels=No
 
 def build_sequence(rng, tokenizer, corpus, settings):
     """(token ids, loss classes, enclosing-probe labels [seq_len, 1 + ENCLOSING_PATH_TOKENS] or None,
-    hop-attention targets [MAX_HOP_TARGETS, 3] padded with -1, or None)."""
+    attention targets [MAX_HOP_TARGETS, 5] (answer token, first, end source token, TARGET_* kind, index in
+    its field) padded with -1, or None)."""
     seq_len = settings.seq_len
     ids, classes = [], []
     labels = [] if settings.enclosing_labels else None
@@ -253,7 +316,8 @@ def build_sequence(rng, tokenizer, corpus, settings):
                 failures += 1
                 continue
             if hop_targets is not None:
-                hop_targets.extend((hop + len(ids), first + len(ids), end + len(ids)) for hop, first, end in chat_hops)
+                hop_targets.extend((hop + len(ids), first + len(ids), end + len(ids), kind, place)
+                                   for hop, first, end, kind, place in chat_hops)
             ids.extend(chat[0])
             classes.extend(chat[1])
             if labels is not None:
@@ -266,7 +330,7 @@ def build_sequence(rng, tokenizer, corpus, settings):
         labels = np.asarray((labels + [NO_ENCLOSING] * seq_len)[:seq_len], dtype=np.int32)
     if hop_targets is not None:
         kept = [target for target in hop_targets if target[0] < seq_len][:MAX_HOP_TARGETS]
-        hop_targets = np.asarray((kept + [(-1, -1, -1)] * MAX_HOP_TARGETS)[:MAX_HOP_TARGETS], dtype=np.int32)
+        hop_targets = np.asarray((kept + [(-1,) * 5] * MAX_HOP_TARGETS)[:MAX_HOP_TARGETS], dtype=np.int32)
     return np.asarray(ids, dtype=np.int32), np.asarray(classes, dtype=np.int8), labels, hop_targets
 
 

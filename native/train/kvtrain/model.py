@@ -199,6 +199,17 @@ class LlamaModel(nn.Module):
         later = positions.to(residual.device)[None, :] > query_positions[:, None]
         return torch.log_softmax(scores.masked_fill(later, float("-inf")), dim=-1)
 
+    def attention_head_output(self, residual, layer, head, log_weights):
+        """What head `head` of block `layer` adds to the residual stream at the queries whose log
+        weights (attention_log_weights) are given: its attention-weighted values through its slice of
+        the output projection. Returns [queries, width]: what training's hop-value loss reads out."""
+        block, config = self.blocks[layer], self.config
+        normed = block.attn_norm(residual).float()
+        kv_head = head // (config.n_head // config.n_head_kv)
+        v = F.linear(normed, block.attn.wv.weight.float()[kv_head * config.head_dim:(kv_head + 1) * config.head_dim])
+        mixed = torch.matmul(log_weights.exp(), v)
+        return F.linear(mixed, block.attn.wo.weight.float()[:, head * config.head_dim:(head + 1) * config.head_dim])
+
     def forward(self, tokens):
         """Logits [batch, time, vocab] (tied output: the token embedding)."""
         return F.linear(self.hidden(tokens), self.tok_embd.weight)

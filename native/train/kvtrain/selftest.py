@@ -8,7 +8,8 @@ import sys
 
 from .chat_format import (LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, NO_ENCLOSING, encode_chat, self_reference_pieces,
                           render_chat_text, render_file_block, render_workspace_blocks)
-from .data_stream import DATA_LAYOUTS, build_chat, hop_attention_targets, token_offsets, workspace_block_spans
+from .data_stream import (DATA_LAYOUTS, HOP_FIELD_TOKENS, LOOKUP_FAMILIES, build_chat, hop_attention_targets, lookup_attention_targets, token_offsets,
+                          workspace_block_spans)
 from .eval_sets import generate_eval_set
 from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, body_start_line, chat_second_hops, chat_turns_with_hops, definition_line,
                            generate_workspace,
@@ -216,10 +217,13 @@ def run_checks():
           and len(fresh_chat[0]) < len(plain_chat[0]),
           "--fresh-hops-only leaves out the questions whose second hop an earlier answer gives, and few others")
     check(hop_targets_right(tokenizer, count),
-          "hop-attention targets: each second-hop answer token points back to its error message in the workspace, or to "
-          "the name in its function's definition line in its file")
+          "hop-attention targets: the first tokens of each second-hop answer field point back to its error message in the "
+          "workspace, or to the name in its function's definition line in its file")
+    check(lookup_targets_right(tokenizer, count),
+          "lookup-attention targets: each one-hop answer's value (a constant's or config key's value, a parameter list) points "
+          "back to that value next to its name in its file, every such question matched")
     check(attention_weights_right(tokenizer),
-          "the hop-attention loss reads the attention weights the model computes (the same head, RoPE and causal mask)")
+          "the hop-attention loss reads the attention weights the model computes (the same head, RoPE and causal mask), and the heads' outputs the hop-value loss reads add up to the block's attention output")
     try:
         generate_workspace(random.Random(1), "eval", 500, count, self_reference_share=0.5)
         refused = False
@@ -274,7 +278,7 @@ def enclosing_labels_right(tokenizer, count):
 
 
 def hop_targets_right(tokenizer, count):
-    right, checked = True, 0
+    right, checked, multi_token_fields = True, 0, 0
     for restate in (False, True):
         rng = random.Random("selftest/hop-targets/%s" % restate)
         workspace = generate_workspace(rng, "train", 4000, count)
@@ -282,12 +286,20 @@ def hop_targets_right(tokenizer, count):
         blocks = render_workspace_blocks(workspace.files)
         hops = chat_second_hops(picked)
         ids, classes = encode_chat(tokenizer, blocks, chat_turns_with_hops(picked, hops))
-        targets = hop_attention_targets(tokenizer, ids, classes, picked, hops)
+        all_targets = hop_attention_targets(tokenizer, ids, classes, picked, hops)
         hop_tokens = [index for index, kind in enumerate(classes) if kind == LOSS_SECOND_HOP]
         system_end = ids.index(tokenizer.im_end_id)
-        expected = [fact for (fact, _question, _answer), (fields, _repeated) in zip(picked, hops) for _field in fields]
+        expected = [(fact, fact[field]) for (fact, _question, _answer), (fields, _repeated) in zip(picked, hops) for field, _offset in fields]
+        # Each field's first tokens, in order: token k of the field is target k, and its source is the field's.
+        targets = [(hop, first, end) for hop, first, end, place in all_targets if place == 0]
         right = right and [hop for hop, _first, _end in targets] == hop_tokens and len(expected) == len(targets)
-        for (hop, first, end), fact in zip(targets, expected):
+        for (hop, first, end), (fact, value) in zip(targets, expected):
+            later = [target for target in all_targets if target[0] > hop and target[1:3] == (first, end) and target[3] > 0
+                     and target[0] - target[3] == hop]
+            covered = tokenizer.decode(ids[hop:hop + 1 + len(later)])
+            right = right and [target[3] for target in later] == list(range(1, 1 + len(later)))
+            right = right and (" " + value).startswith(covered) and (len(later) == HOP_FIELD_TOKENS - 1 or covered == " " + value)
+            multi_token_fields += len(later) == HOP_FIELD_TOKENS - 1
             source = tokenizer.decode(ids[first:end])
             before = tokenizer.decode(ids[:first])
             line_start = before[before.rfind("\n") + 1:]
@@ -299,7 +311,30 @@ def hop_targets_right(tokenizer, count):
                 right = right and source.strip() in fact["message"] and len(source.strip()) >= len(fact["message"]) - 2
             right = right and end <= system_end < hop
             checked += 1
-    return right and checked >= 10
+        right = right and len(all_targets) == len(targets) + sum(1 for target in all_targets if target[3] > 0)
+    return right and checked >= 10 and multi_token_fields >= checked // 2
+
+
+def lookup_targets_right(tokenizer, count):
+    right, asked, matched = True, 0, 0
+    for seed in range(3):
+        rng = random.Random("selftest/lookup-targets/%d" % seed)
+        workspace = generate_workspace(rng, "train", 4000, count)
+        picked = pick_questions(rng, workspace, 24)
+        ids, _classes = encode_chat(tokenizer, render_workspace_blocks(workspace.files), [(question, answer) for _f, question, answer in picked])
+        targets = lookup_attention_targets(tokenizer, ids, picked)
+        facts = [fact for fact, _question, _answer in picked if fact["family"] in LOOKUP_FAMILIES]
+        asked, matched = asked + len(facts), matched + len(targets)
+        system_end = ids.index(tokenizer.im_end_id)
+        for (answer, first, end, place), fact in zip(targets, facts):
+            value = fact["params"] if fact["family"] == "function_params" else fact["literal"]
+            before = tokenizer.decode(ids[:first])
+            source_line = before[before.rfind("\n") + 1:] + tokenizer.decode(ids[first:end])
+            named = fact["name"] if fact["family"] != "config_default" else fact["key"]
+            right = right and place == 0 and end <= system_end < answer and value in tokenizer.decode(ids[first:end])
+            right = right and named in source_line and before[before.rfind('<file path="'):].startswith('<file path="%s"' % fact["path"])
+            right = right and value.startswith(tokenizer.decode(ids[answer:answer + 1]).lstrip(" ("))
+    return right and asked >= 10 and matched == asked
 
 
 def attention_weights_right(tokenizer):
@@ -323,12 +358,17 @@ def attention_weights_right(tokenizer):
     expected = torch.log_softmax(scores, dim=-1)
     queries = torch.tensor([5, 17, 39])
     right = True
+    head_outputs = 0
     for head in range(config.n_head):
         got = model.attention_log_weights(residual[0], 1, head, queries)
         want = expected[0, head, queries]
         finite = torch.isfinite(want)
         right = right and bool(torch.equal(finite, torch.isfinite(got))) and float((got[finite] - want[finite]).abs().max()) < 1e-4
-    return right
+        head_outputs = head_outputs + model.attention_head_output(residual[0], 1, head, got)
+    # The heads' outputs (what the hop-value loss reads) add up to the block's own attention output.
+    with torch.no_grad():
+        whole = block.attn(normed, cos, sin)[0, queries]
+    return right and float((head_outputs - whole).abs().max()) < 1e-4
 
 
 def main():

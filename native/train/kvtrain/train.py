@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from .chat_format import ENCLOSING_PATH_TOKENS, LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE
 from .code_corpus import DEFAULT_CODE_ROOTS, CodeCorpus
-from .data_stream import DATA_LAYOUTS, DEFAULT_PATH_FAMILY_WEIGHT, SequenceStream, StreamSettings
+from .data_stream import DATA_LAYOUTS, DEFAULT_PATH_FAMILY_WEIGHT, HOP_FIELD_TOKENS, TARGET_LOOKUP, TARGET_SECOND_HOP, SequenceStream, StreamSettings
 from .evaluate import evaluate_set, generate_eval_set
 from .gguf_io import QUANT_PLANS, export_gguf, load_gguf
 from .model import CONFIGS, EnclosingProbe, LlamaModel, ModelConfig
@@ -95,6 +95,13 @@ def parse_arguments(argv):
                              "attend to what it is found from (the workspace's error message, the name in the definition line); 0: off")
     parser.add_argument("--hop-attention-layer", type=int, help="the block whose head is supervised (default: three quarters in)")
     parser.add_argument("--hop-attention-head", type=int, default=0)
+    parser.add_argument("--lookup-attention-head", type=int,
+                        help="with --hop-attention-weight: also supervise this head of the same block, the same way, on the "
+                             "one-hop answers (a constant's or config key's value, a parameter list): attend to the value "
+                             "in the workspace and carry it (data_stream.lookup_attention_targets); default: off")
+    parser.add_argument("--hop-value-weight", type=float, default=0.0,
+                        help="with --hop-attention-weight: also read each second-hop answer token from that head's output "
+                             "alone, this weight times its cross-entropy (relative to the hop-attention loss); 0: off")
     parser.add_argument("--fresh-hops-only", action="store_true",
                         help="leave out of training chats the questions whose second-hop answer (a function or path) an earlier "
                              "answer of the chat already gives: such answers are copies, not hops (models/small.md)")
@@ -165,26 +172,57 @@ def enclosing_probe_loss(model, probe, intermediate, labels, sample_rate, genera
     return loss, stats
 
 
-def hop_attention_loss(model, residual, hop_targets, layer, head):
-    """(mean -log of the attention mass that head `head` of block `layer` puts, at the place predicting
-    each second-hop answer token, on what that token is found from; stats). hop_targets [batch,
-    targets, 3]: (answer token, first, end source token), -1 padded."""
-    losses, masses = [], []
-    for row in range(hop_targets.shape[0]):
-        valid = hop_targets[row, :, 0] > 0
-        if not bool(valid.any()):
+def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value_weight=0.0, readout=None):
+    """(loss, stats): for each kind of target (data_stream.TARGET_*) that `heads` gives a head of block
+    `layer`, the mean -log of the attention mass that head puts, at the place predicting the target's
+    answer token, on what that token is found from (second hops: the workspace's error message or the
+    name in the definition line; lookups: the value itself); with value_weight, plus that weight times
+    the cross-entropy of the answer token read from the head's own output alone, which makes the head
+    carry what it attends to rather than only look at it: a field's first token through the final norm
+    and the tied output, its later ones through `readout` (model.EnclosingProbe, one projection per
+    later token), so that the one head output carries the field's first tokens all together.
+    hop_targets [batch, targets, 5]: (answer token, first, end source token, kind, index in its field),
+    -1 padded; tokens [batch, time]: the sequences."""
+    losses, stats = [], {}
+    for kind, name in ((TARGET_SECOND_HOP, "hop"), (TARGET_LOOKUP, "lookup")):
+        head = heads.get(kind)
+        if head is None:
             continue
-        targets = hop_targets[row][valid]
-        log_weights = model.attention_log_weights(residual[row], layer, head, targets[:, 0] - 1)
-        positions = torch.arange(log_weights.shape[1], device=log_weights.device)[None, :]
-        inside = (positions >= targets[:, 1:2]) & (positions < targets[:, 2:3])
-        mass = torch.logsumexp(log_weights.masked_fill(~inside, float("-inf")), dim=-1)
-        losses.append(-mass)
-        masses.append(mass.detach().exp())
+        masses, value_losses, value_right = [], [], []
+        for row in range(hop_targets.shape[0]):
+            valid = (hop_targets[row, :, 0] > 0) & (hop_targets[row, :, 3] == kind)
+            if not bool(valid.any()):
+                continue
+            targets = hop_targets[row][valid]
+            log_weights = model.attention_log_weights(residual[row], layer, head, targets[:, 0] - 1)
+            positions = torch.arange(log_weights.shape[1], device=log_weights.device)[None, :]
+            inside = (positions >= targets[:, 1:2]) & (positions < targets[:, 2:3])
+            masses.append(torch.logsumexp(log_weights.masked_fill(~inside, float("-inf")), dim=-1))
+            if value_weight:
+                output = model.attention_head_output(residual[row], layer, head, log_weights)
+                wanted = tokens[row].index_select(0, targets[:, 0])
+                for place in targets[:, 4].unique().tolist():
+                    at = targets[:, 4] == place
+                    if place == 0:
+                        logits = model.logits_at(model.output_norm(output[at])).float()
+                    elif readout is not None:
+                        logits = readout.logits(output[at], place - 1, model.tok_embd.weight).float()
+                    else:
+                        continue
+                    value_losses.append(F.cross_entropy(logits, wanted[at], reduction="none"))
+                    value_right.append((logits.argmax(-1) == wanted[at]).float())
+        if not masses:
+            continue
+        log_mass = torch.cat(masses)
+        losses.append(-log_mass.mean())
+        stats.update({name + "_attention_loss": float(-log_mass.mean().detach()), name + "_attention_mass": float(log_mass.detach().exp().mean())})
+        if value_losses:
+            value_loss = torch.cat(value_losses).mean()
+            losses.append(value_weight * value_loss)
+            stats.update({name + "_value_loss": float(value_loss.detach()), name + "_value_accuracy": float(torch.cat(value_right).mean())})
     if not losses:
         return None, {}
-    loss = torch.cat(losses).mean()
-    return loss, {"hop_attention_loss": float(loss.detach()), "hop_attention_mass": float(torch.cat(masses).mean())}
+    return sum(losses), stats
 
 
 def training_loss(model, hidden_model, tokens, classes, context_rate, context_weight, generator, self_reference_weight=1.0,
@@ -246,8 +284,10 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
             loss = loss + weight * probe_loss
             stats.update(probe_stats)
     if hop_attention is not None:
-        hop_targets, weight, layer, head = hop_attention
-        attention_loss, attention_stats = hop_attention_loss(model, residual_after[layer], hop_targets, layer, head)
+        hop_targets, weight, layer, heads, value_weight, readout = hop_attention
+        # value_weight is relative to the attention loss's weight: the whole is scaled by `weight`.
+        attention_loss, attention_stats = hop_attention_loss(model, residual_after[layer], tokens, hop_targets, layer, heads,
+                                                             value_weight, readout)
         if attention_loss is not None:
             loss = loss + weight * attention_loss
             stats.update(attention_stats)
@@ -363,10 +403,20 @@ def main(argv=None):
         log("enclosing probe after block %d of %d, weight %g, on %g of the labelled tokens" % (
             enclosing_layer, config.n_layer, arguments.enclosing_loss_weight, arguments.enclosing_sample_rate))
     if arguments.hop_attention_weight > 0:
+        if arguments.hop_value_weight < 0:
+            raise SystemExit("--hop-value-weight must not be negative")
         if not (0 <= hop_layer < config.n_layer and 0 <= arguments.hop_attention_head < config.n_head):
             raise SystemExit("--hop-attention-layer/--hop-attention-head out of range")
-        log("hop attention: head %d of block %d (counting from 0), weight %g" % (
-            arguments.hop_attention_head, hop_layer, arguments.hop_attention_weight))
+        if arguments.lookup_attention_head is not None and not (
+                0 <= arguments.lookup_attention_head < config.n_head and arguments.lookup_attention_head != arguments.hop_attention_head):
+            raise SystemExit("--lookup-attention-head must be another head of the model")
+        log("hop attention: head %d of block %d (counting from 0), weight %g, value weight %g" % (
+            arguments.hop_attention_head, hop_layer, arguments.hop_attention_weight, arguments.hop_value_weight))
+        if arguments.lookup_attention_head is not None:
+            log("lookup attention: head %d of the same block" % arguments.lookup_attention_head)
+    elif arguments.hop_value_weight or arguments.lookup_attention_head is not None:
+        raise SystemExit("--hop-value-weight and --lookup-attention-head need --hop-attention-weight")
+    attention_heads = {TARGET_SECOND_HOP: arguments.hop_attention_head, TARGET_LOOKUP: arguments.lookup_attention_head}
     # The residual streams (after how many blocks) the enclosing probe and the hop-attention loss read.
     layers = {layer for layer, used in ((enclosing_layer, probe is not None), (hop_layer, arguments.hop_attention_weight > 0)) if used}
     if layers:
@@ -374,7 +424,11 @@ def main(argv=None):
             return model.hidden_and_layers(inputs, layers)
     if arguments.compile and hasattr(torch, "compile"):
         hidden_model = torch.compile(hidden_model)
-    probe_parameters = list(probe.parameters()) if probe is not None else []
+    # The hop-value loss reads a second-hop field's later tokens from the supervised head's output
+    # through training-only projections, as the enclosing probe reads the residual stream.
+    hop_readout = (EnclosingProbe(config, HOP_FIELD_TOKENS - 1).to(device)
+                   if arguments.hop_attention_weight > 0 and arguments.hop_value_weight > 0 else None)
+    probe_parameters = [parameter for module in (probe, hop_readout) if module is not None for parameter in module.parameters()]
     optimizer = make_optimizer(model, arguments.lr, arguments.fast, probe_parameters)
     parameters = list(model.parameters()) + probe_parameters
     use_autocast = arguments.fast and device.type == "cuda"
@@ -407,7 +461,8 @@ def main(argv=None):
             hop_attention = None
             if batch_hops is not None:
                 hop_attention = (torch.from_numpy(batch_hops.astype(np.int64)).to(device, non_blocking=True),
-                                 arguments.hop_attention_weight, hop_layer, arguments.hop_attention_head)
+                                 arguments.hop_attention_weight, hop_layer, attention_heads, arguments.hop_value_weight,
+                                 hop_readout)
             if use_autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
@@ -432,7 +487,8 @@ def main(argv=None):
                          "tokens_per_second": window_tokens / max(elapsed, 1e-9)}
                 for key in ("answer_loss", "context_loss", "answer_accuracy", "self_reference_loss", "self_reference_accuracy",
                             "second_hop_loss", "second_hop_accuracy", "repeated_hop_accuracy", "enclosing_loss", "enclosing_function_accuracy",
-                            "enclosing_path_accuracy", "hop_attention_loss", "hop_attention_mass"):
+                            "enclosing_path_accuracy", "hop_attention_loss", "hop_attention_mass", "hop_value_loss", "hop_value_accuracy",
+                            "lookup_attention_loss", "lookup_attention_mass", "lookup_value_loss", "lookup_value_accuracy"):
                     values = [s[key] for s in window_stats if key in s]
                     if values:
                         entry[key] = sum(values) / len(values)
@@ -448,6 +504,12 @@ def main(argv=None):
                     entry.get("enclosing_path_accuracy", float("nan"))) if "enclosing_loss" in entry else "")
                 if "hop_attention_mass" in entry:
                     enclosing_text += " hop_attention_mass %.3f" % entry["hop_attention_mass"]
+                if "hop_value_loss" in entry:
+                    enclosing_text += " hop_value_loss %.3f hop_value_acc %.3f" % (entry["hop_value_loss"], entry["hop_value_accuracy"])
+                if "lookup_attention_mass" in entry:
+                    enclosing_text += " lookup_attention_mass %.3f" % entry["lookup_attention_mass"]
+                if "lookup_value_loss" in entry:
+                    enclosing_text += " lookup_value_acc %.3f" % entry["lookup_value_accuracy"]
                 log("step %d/%d answer_loss %.4f answer_acc %.3f context_loss %.3f%s%s%s lr %.2e %.0f tok/s" % (
                     step + 1, arguments.steps, entry.get("answer_loss", float("nan")), entry.get("answer_accuracy", float("nan")),
                     entry.get("context_loss", float("nan")), second_hop, self_reference, enclosing_text, entry["lr"],
@@ -484,7 +546,8 @@ def main(argv=None):
                "fresh_hops_only": arguments.fresh_hops_only,
                "enclosing_probe": ({"weight": arguments.enclosing_loss_weight, "layer": enclosing_layer,
                                     "sample_rate": arguments.enclosing_sample_rate} if probe is not None else None),
-               "hop_attention": ({"weight": arguments.hop_attention_weight, "layer": hop_layer, "head": arguments.hop_attention_head}
+               "hop_attention": ({"weight": arguments.hop_attention_weight, "layer": hop_layer, "head": arguments.hop_attention_head,
+                                 "value_weight": arguments.hop_value_weight, "lookup_head": arguments.lookup_attention_head}
                                  if arguments.hop_attention_weight > 0 else None),
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
                                "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
