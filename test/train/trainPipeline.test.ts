@@ -201,6 +201,7 @@ describe("training pipeline against llama.cpp", () => {
             {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: 10 * 60_000});
         const diagnosis = JSON.parse(readFileSync(jsonPath, "utf8")) as {
             parts: Record<string, Record<"pre" | "first" | "rest", [number, number]>>;
+            byToken: Record<string, {tokens: [number, number][]; whole: [number, number]}>;
             firstWrong: {position: number; part: string; want: string; wantProbability: number; top: [string, number][]}[];
         };
         const families = Object.values(diagnosis.parts);
@@ -210,6 +211,17 @@ describe("training pipeline against llama.cpp", () => {
         for (const parts of families)
             for (const [right, total] of Object.values(parts))
                 assert.ok(right >= 0 && right <= total);
+        // By place in the expected string: the first place counts what "first" does, and an answer is wholly right
+        // only where each of its places is.
+        assert.deepEqual(Object.keys(diagnosis.byToken).sort(), Object.keys(diagnosis.parts).sort());
+        for (const [family, places] of Object.entries(diagnosis.byToken)) {
+            assert.equal(places.tokens.length, 5);
+            assert.deepEqual(places.tokens[0], diagnosis.parts[family]!.first);
+            assert.equal(places.whole[1], diagnosis.parts[family]!.first[1]);
+            assert.ok(places.whole[0] <= Math.min(...places.tokens.filter(([, total]) => total > 0).map(([right]) => right)));
+            const placed = places.tokens.slice(1).reduce((sum, [, total]) => sum + total, 0);
+            assert.ok(placed <= diagnosis.parts[family]!.rest[1]);
+        }
         const wrongTokens = families.reduce((sum, parts) => sum + Object.values(parts).reduce((partSum, [right, total]) => partSum + total - right, 0), 0);
         // A 3-step model gets some answer token wrong in most answers; each such answer lists its first wrong token.
         assert.ok(diagnosis.firstWrong.length >= 1 && diagnosis.firstWrong.length <= Math.min(10, wrongTokens));
@@ -258,6 +270,24 @@ describe("training pipeline against llama.cpp", () => {
             assert.ok(right >= 0 && right <= total);
         // Chats of 12 questions about one workspace ask some second hops afresh and repeat some; most answer tokens are neither.
         assert.ok(counts.second_hop![1] >= 3 && counts.repeated_hop![1] >= 1 && counts.other_answer![1] > counts.second_hop![1]);
+    });
+
+    it("measures each head's attention on what the hop and lookup answers are found from", () => {
+        const jsonPath = path.join(workFolder, "attention.json");
+        execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000",
+            "--attention", "--restate-error-messages", "--json", jsonPath], {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: 10 * 60_000});
+        const attention = (JSON.parse(readFileSync(jsonPath, "utf8")) as {attention: Record<string, {targets: number; right: number; mass: number[][]}>})
+            .attention;
+        assert.deepEqual(Object.keys(attention).sort(), ["lookup", "second_hop"]);
+        // Chats of 12 questions ask some of both kinds; one row of masses per block, one mass per head, each a share of one head's attention.
+        assert.ok(attention.second_hop!.targets >= 3 && attention.lookup!.targets >= 1);
+        for (const entry of Object.values(attention)) {
+            assert.ok(entry.right >= 0 && entry.right <= entry.targets);
+            assert.ok(entry.mass.length >= 2 && entry.mass.every((row) => row.length === entry.mass[0]!.length && row.length >= 2));
+            assert.ok(entry.mass.flat().every((mass) => mass >= 0 && mass <= 1));
+            // An untrained model's heads spread their attention: none is all on a span of a few tokens out of thousands.
+            assert.ok(entry.mass.flat().some((mass) => mass > 0) && entry.mass.flat().every((mass) => mass < 0.5));
+        }
     });
 
     it("trains with the enclosing probe and the hop-attention, hop-value and lookup-attention losses, and exports the same tensors", () => {

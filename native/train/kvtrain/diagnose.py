@@ -18,12 +18,14 @@ import sys
 import torch
 
 from .chat_format import LOSS_ANSWER, LOSS_REPEATED_HOP, LOSS_SECOND_HOP
-from .data_stream import DATA_LAYOUTS, build_chat
+from .data_stream import DATA_LAYOUTS, TARGET_LOOKUP, TARGET_SECOND_HOP, build_chat
 from .evaluate import _encode_question, encode_prefix, generate_eval_set, prefill
 from .gguf_io import load_gguf
 from .tokenizer import shared_tokenizer
 
 PARTS = ("pre", "first", "rest")
+# Accuracy by place in the expected string: its tokens 1 to 4, then the 5th and later together.
+TOKEN_PLACES = 5
 
 
 def answer_parts(tokenizer, answer, expected):
@@ -44,7 +46,7 @@ def answer_parts(tokenizer, answer, expected):
 @torch.no_grad()
 def diagnose_set(model, tokenizer, workspaces, device="cpu", top_count=4):
     model.eval()
-    parts = {}
+    parts, by_token = {}, {}
     first_wrong = []
     for workspace in workspaces:
         prefix_cache = prefill(model, encode_prefix(tokenizer, workspace["files"]), device)
@@ -60,6 +62,17 @@ def diagnose_set(model, tokenizer, workspaces, device="cpu", top_count=4):
             for part, is_right in zip(answer_part_names, right):
                 counts[part][0] += int(is_right)
                 counts[part][1] += 1
+            # The expected string token by token: where in a path or name the misses are.
+            expected_end = question["answer"].index(question["expected"]) + len(question["expected"])
+            starts = [len(tokenizer.decode(answer_ids[:index])) for index in range(len(answer_ids))]
+            inside = [is_right for index, (part, is_right) in enumerate(zip(answer_part_names, right))
+                      if part != "pre" and starts[index] < expected_end]
+            places = by_token.setdefault(question["family"], {"tokens": [[0, 0] for _ in range(TOKEN_PLACES)], "whole": [0, 0]})
+            for place, is_right in enumerate(inside):
+                places["tokens"][min(place, TOKEN_PLACES - 1)][0] += int(is_right)
+                places["tokens"][min(place, TOKEN_PLACES - 1)][1] += 1
+            places["whole"][0] += int(all(inside))
+            places["whole"][1] += 1
             wrong_at = next((index for index, is_right in enumerate(right) if not is_right), None)
             if wrong_at is not None:
                 probabilities = torch.softmax(predictions[wrong_at], -1)
@@ -70,7 +83,7 @@ def diagnose_set(model, tokenizer, workspaces, device="cpu", top_count=4):
                     "want": tokenizer.decode([answer_ids[wrong_at]]),
                     "wantProbability": float(probabilities[answer_ids[wrong_at]]),
                     "top": [[tokenizer.decode([int(token)]), float(probability)] for probability, token in zip(top.values, top.indices)]})
-    return {"parts": parts, "firstWrong": first_wrong}
+    return {"parts": parts, "byToken": by_token, "firstWrong": first_wrong}
 
 
 @torch.no_grad()
@@ -95,6 +108,46 @@ def training_chat_accuracy(model, tokenizer, chats, chat_tokens, layout, restate
     return counts
 
 
+@torch.no_grad()
+def attention_on_sources(model, tokenizer, chats, chat_tokens, layout, restate_error_messages, device="cpu"):
+    """On generated TRAINING-split chats: for the first token of each second-hop field and of each
+    one-hop value (the hop-attention and lookup-attention targets, data_stream.build_chat), the mean
+    attention mass every head of every block puts, from the place that predicts it, on what it is
+    found from; and how often the model predicts that token. Shows which head does a lookup or a hop."""
+    model.eval()
+    layers = model.config.n_layer
+    result = {name: {"targets": 0, "right": 0, "mass": torch.zeros(layers, model.config.n_head)} for name in ("second_hop", "lookup")}
+    rng = random.Random("diagnose/attention")
+    for _ in range(chats):
+        targets = []
+        ids, _classes = build_chat(rng, tokenizer, "train", chat_tokens, None, 0.0, layout=DATA_LAYOUTS[layout],
+                                   restate_error_messages=restate_error_messages, hop_targets=targets)
+        firsts = [target for target in targets if target[4] == 0]
+        if not firsts:
+            continue
+        tokens = torch.tensor([ids], device=device)
+        final, residuals = model.hidden_and_layers(tokens, set(range(layers)))
+        predicted = model.logits_at(final)[0].argmax(-1)
+        queries = torch.tensor([answer - 1 for answer, *_rest in firsts], device=device)
+        positions = torch.arange(len(ids), device=device)[None, :]
+        inside = (positions >= torch.tensor([[first] for _a, first, *_r in firsts], device=device)) & (
+            positions < torch.tensor([[end] for _a, _f, end, *_r in firsts], device=device))
+        kinds = torch.tensor([kind for *_s, kind, _place in firsts], device=device)
+        right = predicted.index_select(0, queries) == tokens[0].index_select(0, queries + 1)
+        for kind, name in ((TARGET_SECOND_HOP, "second_hop"), (TARGET_LOOKUP, "lookup")):
+            chosen = kinds == kind
+            entry = result[name]
+            entry["targets"] += int(chosen.sum())
+            entry["right"] += int(right[chosen].sum())
+            for layer in range(layers):
+                for head in range(model.config.n_head):
+                    weights = model.attention_log_weights(residuals[layer][0], layer, head, queries).exp()
+                    entry["mass"][layer, head] += float((weights * inside)[chosen].sum())
+    for entry in result.values():
+        entry["mass"] = (entry["mass"] / max(1, entry["targets"])).tolist()
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gguf", required=True)
@@ -108,9 +161,24 @@ def main(argv=None):
                         help="instead: accuracy per answer-token class on this many generated training chats")
     parser.add_argument("--chat-tokens", type=int, default=6000, help="workspace size of those chats")
     parser.add_argument("--layout", default="first", choices=sorted(DATA_LAYOUTS), help="their data layout")
+    parser.add_argument("--attention", action="store_true",
+                        help="with --training-chats: instead, the attention every head puts on what each hop or lookup "
+                             "answer is found from (attention_on_sources)")
     arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
     tokenizer = shared_tokenizer()
     model = load_gguf(arguments.gguf).to(arguments.device)
+    if arguments.training_chats and arguments.attention:
+        result = attention_on_sources(model, tokenizer, arguments.training_chats, arguments.chat_tokens, arguments.layout,
+                                      arguments.restate_error_messages, arguments.device)
+        for name, entry in result.items():
+            print("%s: %d targets, first token right %d; attention mass on the source, a row per block, a column per head:"
+                  % (name, entry["targets"], entry["right"]))
+            for layer, row in enumerate(entry["mass"]):
+                print("  block %d  " % layer + " ".join("%.2f" % mass for mass in row))
+        if arguments.json:
+            with open(arguments.json, "w") as handle:
+                json.dump({"gguf": arguments.gguf, "attention": result}, handle, indent=1)
+        return result
     if arguments.training_chats:
         counts = training_chat_accuracy(model, tokenizer, arguments.training_chats, arguments.chat_tokens, arguments.layout,
                                         arguments.restate_error_messages, arguments.device)
@@ -125,6 +193,10 @@ def main(argv=None):
     result.update({"gguf": arguments.gguf, "size": arguments.size, "workspaces": arguments.workspaces})
     for family, counts in sorted(result["parts"].items()):
         print("%-16s " % family + "  ".join("%s %d/%d" % (part, counts[part][0], counts[part][1]) for part in PARTS))
+    for family, places in sorted(result["byToken"].items()):
+        print("%-16s expected string by token: " % family + "  ".join(
+            "%s %d/%d" % (index + 1 if index < TOKEN_PLACES - 1 else "%d+" % TOKEN_PLACES, right, total)
+            for index, (right, total) in enumerate(places["tokens"]) if total) + "  whole %d/%d" % tuple(places["whole"]))
     for entry in result["firstWrong"]:
         print("%-15s %-5s want %-12r %.2f  top %s  | %s" % (
             entry["family"], entry["part"], entry["want"], entry["wantProbability"],
