@@ -182,27 +182,33 @@ class LlamaModel(nn.Module):
 
     def attention_log_weights(self, residual, layer, head, query_positions):
         """log softmax of head `head` of block `layer` at query_positions over the positions before
-        them, from the residual stream entering that block ([time, width] of one sequence): what
-        training's hop-attention loss supervises. Returns [queries, time]."""
+        them, from the residual stream entering that block: what training's hop-attention loss
+        supervises. residual [time, width] of one sequence with query_positions [queries], returning
+        [queries, time]; or a batch, [batch, time, width] with [batch, queries], returning [batch,
+        queries, time]."""
+        if residual.dim() == 2:
+            return self.attention_log_weights(residual[None], layer, head, query_positions[None])[0]
         block, config = self.blocks[layer], self.config
         normed = block.attn_norm(residual).float()
         kv_head = head // (config.n_head // config.n_head_kv)
-        positions = torch.arange(residual.shape[0])
+        positions = torch.arange(residual.shape[1], device=residual.device)
         cos, sin = rope_tables(config.head_dim, positions, config.rope_base, residual.device)
         head_slice = slice(head * config.head_dim, (head + 1) * config.head_dim)
         kv_slice = slice(kv_head * config.head_dim, (kv_head + 1) * config.head_dim)
-        q = F.linear(normed.index_select(0, query_positions), block.attn.wq.weight.float()[head_slice])
+        at_queries = torch.gather(normed, 1, query_positions[:, :, None].expand(-1, -1, normed.shape[2]))
+        q = F.linear(at_queries, block.attn.wq.weight.float()[head_slice])
         k = F.linear(normed, block.attn.wk.weight.float()[kv_slice])
-        q = apply_rope(q[None, None], cos[query_positions], sin[query_positions])[0, 0]
-        k = apply_rope(k[None, None], cos, sin)[0, 0]
-        scores = torch.matmul(q, k.t()) / math.sqrt(config.head_dim)
-        later = positions.to(residual.device)[None, :] > query_positions[:, None]
+        q = apply_rope(q[:, None], cos[query_positions][:, None], sin[query_positions][:, None])[:, 0]
+        k = apply_rope(k[:, None], cos, sin)[:, 0]
+        scores = torch.matmul(q, k.transpose(1, 2)) / math.sqrt(config.head_dim)
+        later = positions[None, None, :] > query_positions[:, :, None]
         return torch.log_softmax(scores.masked_fill(later, float("-inf")), dim=-1)
 
     def attention_head_output(self, residual, layer, head, log_weights):
         """What head `head` of block `layer` adds to the residual stream at the queries whose log
-        weights (attention_log_weights) are given: its attention-weighted values through its slice of
-        the output projection. Returns [queries, width]: what training's hop-value loss reads out."""
+        weights (attention_log_weights, one sequence or a batch) are given: its attention-weighted
+        values through its slice of the output projection. Returns [(batch,) queries, width]: what
+        training's hop-value loss reads out."""
         block, config = self.blocks[layer], self.config
         normed = block.attn_norm(residual).float()
         kv_head = head // (config.n_head // config.n_head_kv)

@@ -222,6 +222,9 @@ def run_checks():
     check(lookup_targets_right(tokenizer, count),
           "lookup-attention targets: each one-hop answer's value (a constant's or config key's value, a parameter list) points "
           "back to that value next to its name in its file, every such question matched")
+    check(hop_loss_matches_reference(tokenizer),
+          "the batched hop-attention and hop-value loss equals a target-by-target computation (padding, both kinds, "
+          "the readouts of a field's later tokens)")
     check(attention_weights_right(tokenizer),
           "the hop-attention loss reads the attention weights the model computes (the same head, RoPE and causal mask), and the heads' outputs the hop-value loss reads add up to the block's attention output")
     try:
@@ -335,6 +338,39 @@ def lookup_targets_right(tokenizer, count):
             right = right and named in source_line and before[before.rfind('<file path="'):].startswith('<file path="%s"' % fact["path"])
             right = right and value.startswith(tokenizer.decode(ids[answer:answer + 1]).lstrip(" ("))
     return right and asked >= 10 and matched == asked
+
+
+def hop_loss_matches_reference(tokenizer):
+    import torch
+    import torch.nn.functional as F
+    from .model import EnclosingProbe, LlamaModel, ModelConfig
+    from .train import hop_attention_loss
+    torch.manual_seed(1)
+    config = ModelConfig.named("ci", tokenizer.vocab_size)
+    model = LlamaModel(config)
+    readout = EnclosingProbe(config, HOP_FIELD_TOKENS - 1)
+    tokens = torch.randint(0, 1000, (2, 61))
+    residual = model.hidden_and_layers(tokens[:, :-1], {1})[1][1]
+    # (answer token, first, end source token, kind, place); kind 0: second hop, 1: lookup; -1 rows are padding.
+    targets = torch.tensor([[[40, 5, 9, 0, 0], [41, 5, 9, 0, 1], [42, 5, 9, 0, 2], [50, 20, 23, 1, 0]],
+                            [[30, 2, 4, 0, 0], [-1] * 5, [-1] * 5, [-1] * 5]])
+    heads = {0: 0, 1: 1}
+    loss, stats = hop_attention_loss(model, residual, tokens, targets, 1, heads, 0.5, readout)
+    expected, masses = 0.0, {}
+    for kind in (0, 1):
+        attention, values = [], []
+        for row, answer, first, end, target_kind, place in [(row, *map(int, target)) for row in range(2) for target in targets[row]]:
+            if answer <= 0 or target_kind != kind:
+                continue
+            log_weights = model.attention_log_weights(residual[row], 1, heads[kind], torch.tensor([answer - 1]))
+            attention.append(torch.logsumexp(log_weights[0, first:end], dim=0))
+            output = model.attention_head_output(residual[row], 1, heads[kind], log_weights)
+            logits = (model.logits_at(model.output_norm(output)) if place == 0 else readout.logits(output, place - 1, model.tok_embd.weight))
+            values.append(F.cross_entropy(logits.float(), tokens[row, answer:answer + 1]))
+        expected = expected - torch.stack(attention).mean() + 0.5 * torch.stack(values).mean()
+        masses[kind] = float(torch.stack(attention).exp().mean())
+    return (abs(float(loss) - float(expected)) < 1e-4 and abs(stats["hop_attention_mass"] - masses[0]) < 1e-5
+            and abs(stats["lookup_attention_mass"] - masses[1]) < 1e-5)
 
 
 def attention_weights_right(tokenizer):

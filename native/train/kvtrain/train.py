@@ -172,7 +172,7 @@ def enclosing_probe_loss(model, probe, intermediate, labels, sample_rate, genera
     return loss, stats
 
 
-def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value_weight=0.0, readout=None):
+def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value_weight=0.0, readout=None, kinds_present=None):
     """(loss, stats): for each kind of target (data_stream.TARGET_*) that `heads` gives a head of block
     `layer`, the mean -log of the attention mass that head puts, at the place predicting the target's
     answer token, on what that token is found from (second hops: the workspace's error message or the
@@ -182,47 +182,49 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
     and the tied output, its later ones through `readout` (model.EnclosingProbe, one projection per
     later token), so that the one head output carries the field's first tokens all together.
     hop_targets [batch, targets, 5]: (answer token, first, end source token, kind, index in its field),
-    -1 padded; tokens [batch, time]: the sequences."""
+    -1 padded; tokens [batch, time]: the sequences. The whole batch at once, with masks instead of
+    data-dependent shapes, so that the GPU never waits for the host; kinds_present (the kinds with
+    targets, known on the host) spares the check (None: look)."""
+    answer, kinds, places = hop_targets[..., 0], hop_targets[..., 3], hop_targets[..., 4]
+    positions = torch.arange(residual.shape[1], device=residual.device)
+    # Padding slots attend "to" position 0, a finite stand-in, and are masked out of every mean.
+    queries = (answer - 1).clamp(min=0)
+    inside = (positions >= hop_targets[..., 1:2]) & (positions < hop_targets[..., 2:3]) | ((answer <= 0)[..., None] & (positions == 0))
+    wanted = torch.gather(tokens, 1, answer.clamp(min=0))
     losses, stats = [], {}
     for kind, name in ((TARGET_SECOND_HOP, "hop"), (TARGET_LOOKUP, "lookup")):
         head = heads.get(kind)
-        if head is None:
+        chosen = (answer > 0) & (kinds == kind)
+        if head is None or not (kind in kinds_present if kinds_present is not None else bool(chosen.any())):
             continue
-        masses, value_losses, value_right = [], [], []
-        for row in range(hop_targets.shape[0]):
-            valid = (hop_targets[row, :, 0] > 0) & (hop_targets[row, :, 3] == kind)
-            if not bool(valid.any()):
-                continue
-            targets = hop_targets[row][valid]
-            log_weights = model.attention_log_weights(residual[row], layer, head, targets[:, 0] - 1)
-            positions = torch.arange(log_weights.shape[1], device=log_weights.device)[None, :]
-            inside = (positions >= targets[:, 1:2]) & (positions < targets[:, 2:3])
-            masses.append(torch.logsumexp(log_weights.masked_fill(~inside, float("-inf")), dim=-1))
-            if value_weight:
-                output = model.attention_head_output(residual[row], layer, head, log_weights)
-                wanted = tokens[row].index_select(0, targets[:, 0])
-                for place in targets[:, 4].unique().tolist():
-                    at = targets[:, 4] == place
-                    if place == 0:
-                        logits = model.logits_at(model.output_norm(output[at])).float()
-                    elif readout is not None:
-                        logits = readout.logits(output[at], place - 1, model.tok_embd.weight).float()
-                    else:
-                        continue
-                    value_losses.append(F.cross_entropy(logits, wanted[at], reduction="none"))
-                    value_right.append((logits.argmax(-1) == wanted[at]).float())
-        if not masses:
+        count = chosen.sum().clamp(min=1)
+        log_weights = model.attention_log_weights(residual, layer, head, queries)
+        log_mass = torch.logsumexp(log_weights.masked_fill(~inside, float("-inf")), dim=-1)
+        attention_loss = -(log_mass * chosen).sum() / count
+        losses.append(attention_loss)
+        stats.update({name + "_attention_loss": attention_loss.detach(),
+                      name + "_attention_mass": (log_mass.detach().exp() * chosen).sum() / count})
+        if not value_weight:
             continue
-        log_mass = torch.cat(masses)
-        losses.append(-log_mass.mean())
-        stats.update({name + "_attention_loss": float(-log_mass.mean().detach()), name + "_attention_mass": float(log_mass.detach().exp().mean())})
-        if value_losses:
-            value_loss = torch.cat(value_losses).mean()
-            losses.append(value_weight * value_loss)
-            stats.update({name + "_value_loss": float(value_loss.detach()), name + "_value_accuracy": float(torch.cat(value_right).mean())})
+        output = model.attention_head_output(residual, layer, head, log_weights)
+        value_loss_sum, value_right_sum = 0.0, 0.0
+        read_places = 1 + (len(readout.projections) if readout is not None and kind == TARGET_SECOND_HOP else 0)
+        value_count = (chosen & (places < read_places)).sum().clamp(min=1)
+        for place in range(read_places):
+            if place == 0:
+                logits = model.logits_at(model.output_norm(output)).float()
+            else:
+                logits = readout.logits(output, place - 1, model.tok_embd.weight).float()
+            at = chosen & (places == place)
+            cross_entropy = F.cross_entropy(logits.flatten(0, 1), wanted.flatten(), reduction="none").view_as(wanted)
+            value_loss_sum = value_loss_sum + (cross_entropy * at).sum()
+            value_right_sum = value_right_sum + ((logits.argmax(-1) == wanted) & at).sum()
+        value_loss = value_loss_sum / value_count
+        losses.append(value_weight * value_loss)
+        stats.update({name + "_value_loss": value_loss.detach(), name + "_value_accuracy": value_right_sum / value_count})
     if not losses:
         return None, {}
-    return sum(losses), stats
+    return sum(losses), {key: float(value) for key, value in stats.items()}
 
 
 def training_loss(model, hidden_model, tokens, classes, context_rate, context_weight, generator, self_reference_weight=1.0,
@@ -284,10 +286,10 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
             loss = loss + weight * probe_loss
             stats.update(probe_stats)
     if hop_attention is not None:
-        hop_targets, weight, layer, heads, value_weight, readout = hop_attention
+        hop_targets, weight, layer, heads, value_weight, readout, kinds_present = hop_attention
         # value_weight is relative to the attention loss's weight: the whole is scaled by `weight`.
         attention_loss, attention_stats = hop_attention_loss(model, residual_after[layer], tokens, hop_targets, layer, heads,
-                                                             value_weight, readout)
+                                                             value_weight, readout, kinds_present)
         if attention_loss is not None:
             loss = loss + weight * attention_loss
             stats.update(attention_stats)
@@ -460,9 +462,13 @@ def main(argv=None):
                 enclosing = (probe, labels, arguments.enclosing_sample_rate, arguments.enclosing_loss_weight, enclosing_layer)
             hop_attention = None
             if batch_hops is not None:
-                hop_attention = (torch.from_numpy(batch_hops.astype(np.int64)).to(device, non_blocking=True),
+                # Trimmed to the longest row's targets and the kinds counted here, on the host: the loss then needs no
+                # data-dependent shape on the GPU.
+                slots = max(1, int((batch_hops[..., 0] > 0).sum(axis=1).max()))
+                kinds_present = set(np.unique(batch_hops[..., 3][batch_hops[..., 0] > 0]).tolist())
+                hop_attention = (torch.from_numpy(np.ascontiguousarray(batch_hops[:, :slots]).astype(np.int64)).to(device, non_blocking=True),
                                  arguments.hop_attention_weight, hop_layer, attention_heads, arguments.hop_value_weight,
-                                 hop_readout)
+                                 hop_readout, kinds_present)
             if use_autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
