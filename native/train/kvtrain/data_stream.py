@@ -73,10 +73,11 @@ class StreamSettings:
     def __init__(self, seq_len, code_share=0.15, real_file_share=0.12, min_workspace=300, seed=0,
                  path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], self_reference_share=0.0,
                  restate_error_messages=False, self_reference_placement="start", enclosing_labels=False, hop_targets=False,
-                 fresh_hops_only=False):
+                 lookup_targets=False, fresh_hops_only=False):
         self.seq_len = seq_len
         self.enclosing_labels = enclosing_labels  # build the enclosing probe's labels (train.py --enclosing-loss-weight)
         self.hop_targets = hop_targets  # build the hop-attention targets (train.py --hop-attention-weight)
+        self.lookup_targets = lookup_targets  # and the one-hop lookups' among them (--lookup-attention-head)
         self.fresh_hops_only = fresh_hops_only  # no question whose second hop an earlier answer gives (--fresh-hops-only)
         self.self_reference_placement = self_reference_placement  # qa_generator.SELF_REFERENCE_PLACEMENTS
         self.restate_error_messages = restate_error_messages  # qa_generator.RESTATED_ERROR_ANSWER
@@ -229,12 +230,12 @@ def lookup_attention_targets(tokenizer, ids, questions, offsets=None):
 def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, product_style=False,
                path_family_weight=DEFAULT_PATH_FAMILY_WEIGHT, layout=DATA_LAYOUTS["engine"], max_tokens=None,
                self_reference_share=0.0, restate_error_messages=False, self_reference_placement="start", enclosing_labels=None,
-               hop_targets=None, fresh_hops_only=False):
+               hop_targets=None, fresh_hops_only=False, lookup_targets=True):
     """Token ids and loss classes of one chat about a generated workspace; with max_tokens, the last
     question turns are left out so the chat fits (None when not even one turn fits). enclosing_labels
     (a list) receives the enclosing probe's labels, one tuple per token; hop_targets (a list) the
     attention targets, (answer token, first, end source token, TARGET_* kind, index in its field) in answer order: the second
-    hops' (hop_attention_targets) and the one-hop lookups' (lookup_attention_targets). fresh_hops_only: leave out the questions whose
+    hops' (hop_attention_targets) and, with lookup_targets, the one-hop lookups' (lookup_attention_targets). fresh_hops_only: leave out the questions whose
     second-hop answer an earlier answer of the chat gives (qa_generator.without_repeated_hops)."""
     def count(path, content):
         return len(tokenizer.encode(render_file_block(path, content)))
@@ -269,9 +270,11 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
         ids, classes = ids[:fitting[-1]], classes[:fitting[-1]]
     if hop_targets is not None:
         offsets = token_offsets(tokenizer, ids)
-        for kind, found in ((TARGET_SECOND_HOP, hop_attention_targets(tokenizer, ids, classes, questions, hops, offsets)),
-                            (TARGET_LOOKUP, lookup_attention_targets(tokenizer, ids, questions, offsets))):
-            hop_targets.extend((answer, first, end, kind, place) for answer, first, end, place in found)
+        found = [(TARGET_SECOND_HOP, hop_attention_targets(tokenizer, ids, classes, questions, hops, offsets))]
+        if lookup_targets:
+            found.append((TARGET_LOOKUP, lookup_attention_targets(tokenizer, ids, questions, offsets)))
+        for kind, targets in found:
+            hop_targets.extend((answer, first, end, kind, place) for answer, first, end, place in targets)
         hop_targets.sort()
     return ids, classes
 
@@ -311,7 +314,8 @@ def build_sequence(rng, tokenizer, corpus, settings):
                               self_reference_share=settings.self_reference_share,
                               restate_error_messages=settings.restate_error_messages,
                               self_reference_placement=settings.self_reference_placement, enclosing_labels=chat_labels,
-                              hop_targets=chat_hops, fresh_hops_only=settings.fresh_hops_only)
+                              hop_targets=chat_hops, fresh_hops_only=settings.fresh_hops_only,
+                              lookup_targets=settings.lookup_targets)
             if chat is None:
                 failures += 1
                 continue

@@ -188,13 +188,10 @@ class LlamaModel(nn.Module):
         queries, time]."""
         if residual.dim() == 2:
             return self.attention_log_weights(residual[None], layer, head, query_positions[None])[0]
-        block, config = self.blocks[layer], self.config
-        normed = block.attn_norm(residual).float()
-        kv_head = head // (config.n_head // config.n_head_kv)
+        block, normed, head_slice, kv_slice = self._head_inputs(residual, layer, head)
+        config = self.config
         positions = torch.arange(residual.shape[1], device=residual.device)
         cos, sin = rope_tables(config.head_dim, positions, config.rope_base, residual.device)
-        head_slice = slice(head * config.head_dim, (head + 1) * config.head_dim)
-        kv_slice = slice(kv_head * config.head_dim, (kv_head + 1) * config.head_dim)
         at_queries = torch.gather(normed, 1, query_positions[:, :, None].expand(-1, -1, normed.shape[2]))
         q = F.linear(at_queries, block.attn.wq.weight.float()[head_slice])
         k = F.linear(normed, block.attn.wk.weight.float()[kv_slice])
@@ -209,12 +206,18 @@ class LlamaModel(nn.Module):
         weights (attention_log_weights, one sequence or a batch) are given: its attention-weighted
         values through its slice of the output projection. Returns [(batch,) queries, width]: what
         training's hop-value loss reads out."""
-        block, config = self.blocks[layer], self.config
-        normed = block.attn_norm(residual).float()
-        kv_head = head // (config.n_head // config.n_head_kv)
-        v = F.linear(normed, block.attn.wv.weight.float()[kv_head * config.head_dim:(kv_head + 1) * config.head_dim])
+        block, normed, head_slice, kv_slice = self._head_inputs(residual, layer, head)
+        v = F.linear(normed, block.attn.wv.weight.float()[kv_slice])
         mixed = torch.matmul(log_weights.exp(), v)
-        return F.linear(mixed, block.attn.wo.weight.float()[:, head * config.head_dim:(head + 1) * config.head_dim])
+        return F.linear(mixed, block.attn.wo.weight.float()[:, head_slice])
+
+    def _head_inputs(self, residual, layer, head):
+        """(block, its normed input, the query head's and its KV head's slices of the projections):
+        what attention_log_weights and attention_head_output start from."""
+        block, config = self.blocks[layer], self.config
+        kv_head = head // (config.n_head // config.n_head_kv)  # llama.cpp's query head h reads KV head h // group
+        return (block, block.attn_norm(residual).float(), slice(head * config.head_dim, (head + 1) * config.head_dim),
+                slice(kv_head * config.head_dim, (kv_head + 1) * config.head_dim))
 
     def forward(self, tokens):
         """Logits [batch, time, vocab] (tied output: the token embedding)."""

@@ -232,7 +232,8 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
     """Next-token loss on every answer token plus a random sample of workspace/code tokens, plus the
     loss on every self reference name (none unless --self-reference-share), plus, with enclosing
     (probe, labels, sample rate, weight, layer), the enclosing probe's loss, plus, with hop_attention
-    (targets, weight, layer, head), the hop-attention loss."""
+    (targets, weight, layer, heads by target kind, value weight, readout, kinds present), weight x
+    hop_attention_loss."""
     inputs, targets, target_classes = tokens[:, :-1], tokens[:, 1:], classes[:, 1:]
     if enclosing is not None or hop_attention is not None:
         hidden, residual_after = hidden_model(inputs)
@@ -387,6 +388,7 @@ def main(argv=None):
                                   self_reference_placement=arguments.self_reference_placement,
                                   enclosing_labels=arguments.enclosing_loss_weight > 0,
                                   hop_targets=arguments.hop_attention_weight > 0,
+                                  lookup_targets=arguments.lookup_attention_head is not None,
                                   fresh_hops_only=arguments.fresh_hops_only)
         return SequenceStream(tokenizer, corpus, settings, arguments.workers)
     short_phase = 0 < arguments.short_seq_len < seq_len
