@@ -226,6 +226,14 @@ class LlamaModel(nn.Module):
     def logits_at(self, hidden):
         return F.linear(hidden, self.tok_embd.weight)
 
+    def frozen_output_logits(self, hidden):
+        """The model's own output (final norm, then the tied embedding) applied to `hidden` with both
+        weights detached: a training-only readout of one head must not move the weights that every
+        answer goes through (with them attached, the hop-value loss wrecked the one-hop lookups)."""
+        x32 = hidden.float()
+        normed = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.output_norm.eps)
+        return F.linear(normed * self.output_norm.weight.detach().float(), self.tok_embd.weight.detach().float())
+
     def forward_cached(self, tokens, cache, all_positions=False):
         """Evaluates tokens after the cached ones; cache: list of (k, v) per layer or None.
         Returns (logits of the last token [batch, vocab], or of every token [batch, time, vocab] with

@@ -225,6 +225,8 @@ def run_checks():
     check(hop_loss_matches_reference(tokenizer),
           "the batched hop-attention and hop-value loss equals a target-by-target computation (padding, both kinds, "
           "the readouts of a field's later tokens)")
+    check(hop_value_loss_spares_output_weights(tokenizer),
+          "the hop-value loss trains the supervised head, never the final norm or the token embedding every answer goes through")
     check(attention_weights_right(tokenizer),
           "the hop-attention loss reads the attention weights the model computes (the same head, RoPE and causal mask), and the heads' outputs the hop-value loss reads add up to the block's attention output")
     try:
@@ -371,6 +373,24 @@ def hop_loss_matches_reference(tokenizer):
         masses[kind] = float(torch.stack(attention).exp().mean())
     return (abs(float(loss) - float(expected)) < 1e-4 and abs(stats["hop_attention_mass"] - masses[0]) < 1e-5
             and abs(stats["lookup_attention_mass"] - masses[1]) < 1e-5)
+
+
+def hop_value_loss_spares_output_weights(tokenizer):
+    import torch
+    from .model import EnclosingProbe, LlamaModel, ModelConfig
+    from .train import hop_attention_loss
+    torch.manual_seed(2)
+    config = ModelConfig.named("ci", tokenizer.vocab_size)
+    model = LlamaModel(config)
+    tokens = torch.randint(0, 1000, (1, 41))
+    # Detached here so that the input embedding (the same tied matrix) gets no gradient through the residual.
+    residual = model.hidden_and_layers(tokens[:, :-1], {1})[1][1].detach()
+    targets = torch.tensor([[[30, 2, 6, 0, 0], [31, 2, 6, 0, 1]]])
+    loss, _ = hop_attention_loss(model, residual, tokens, targets, 1, {0: 0}, 1.0, EnclosingProbe(config, HOP_FIELD_TOKENS - 1))
+    loss.backward()
+    head_value = model.blocks[1].attn.wv.weight.grad
+    return (model.tok_embd.weight.grad is None and model.output_norm.weight.grad is None
+            and head_value is not None and float(head_value.abs().sum()) > 0)
 
 
 def attention_weights_right(tokenizer):

@@ -179,7 +179,7 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
     name in the definition line; lookups: the value itself); with value_weight, plus that weight times
     the cross-entropy of the answer token read from the head's own output alone, which makes the head
     carry what it attends to rather than only look at it: a field's first token through the final norm
-    and the tied output, its later ones through `readout` (model.EnclosingProbe, one projection per
+    and the tied output (their weights detached: model.frozen_output_logits), its later ones through `readout` (model.EnclosingProbe, one projection per
     later token), so that the one head output carries the field's first tokens all together.
     hop_targets [batch, targets, 5]: (answer token, first, end source token, kind, index in its field),
     -1 padded; tokens [batch, time]: the sequences. The whole batch at once, with masks instead of
@@ -212,7 +212,7 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
         value_count = (chosen & (places < read_places)).sum().clamp(min=1)
         for place in range(read_places):
             if place == 0:
-                logits = model.logits_at(model.output_norm(output)).float()
+                logits = model.frozen_output_logits(output)
             else:
                 logits = readout.logits(output, place - 1, model.tok_embd.weight).float()
             at = chosen & (places == place)
