@@ -41,6 +41,12 @@ class ModelConfig:
         return cls(vocab_size=vocab_size, **CONFIGS[name])
 
 
+def rms_normalize(x, eps):
+    """x scaled to unit root mean square over its last dimension, in float32 (RMSNorm before its gain)."""
+    x32 = x.float()
+    return x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + eps)
+
+
 class RmsNorm(nn.Module):
     def __init__(self, width, eps):
         super().__init__()
@@ -48,9 +54,7 @@ class RmsNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x):
-        x32 = x.float()
-        normed = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)
-        return normed.to(x.dtype) * self.weight.to(x.dtype)
+        return rms_normalize(x, self.eps).to(x.dtype) * self.weight.to(x.dtype)
 
 
 def rope_tables(head_dim, positions, base, device):
@@ -230,9 +234,8 @@ class LlamaModel(nn.Module):
         """The model's own output (final norm, then the tied embedding) applied to `hidden` with both
         weights detached: a training-only readout of one head must not move the weights that every
         answer goes through (with them attached, the hop-value loss wrecked the one-hop lookups)."""
-        x32 = hidden.float()
-        normed = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.output_norm.eps)
-        return F.linear(normed * self.output_norm.weight.detach().float(), self.tok_embd.weight.detach().float())
+        normed = rms_normalize(hidden, self.output_norm.eps) * self.output_norm.weight.detach().float()
+        return F.linear(normed, self.tok_embd.weight.detach().float())
 
     def forward_cached(self, tokens, cache, all_positions=False):
         """Evaluates tokens after the cached ones; cache: list of (k, v) per layer or None.
