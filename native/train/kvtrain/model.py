@@ -184,15 +184,15 @@ class LlamaModel(nn.Module):
             captured[len(self.blocks)] = x
         return self.output_norm(x), captured
 
-    def attention_log_weights(self, residual, layer, head, query_positions):
+    def attention_log_weights(self, residual, layer, head, query_positions, confined=False):
         """log softmax of head `head` of block `layer` at query_positions over the positions before
         them, from the residual stream entering that block: what training's hop-attention loss
         supervises. residual [time, width] of one sequence with query_positions [queries], returning
         [queries, time]; or a batch, [batch, time, width] with [batch, queries], returning [batch,
-        queries, time]."""
+        queries, time]. confined: see _head_inputs."""
         if residual.dim() == 2:
-            return self.attention_log_weights(residual[None], layer, head, query_positions[None])[0]
-        block, normed, head_slice, kv_slice = self._head_inputs(residual, layer, head)
+            return self.attention_log_weights(residual[None], layer, head, query_positions[None], confined)[0]
+        block, normed, head_slice, kv_slice = self._head_inputs(residual, layer, head, confined)
         config = self.config
         positions = torch.arange(residual.shape[1], device=residual.device)
         cos, sin = rope_tables(config.head_dim, positions, config.rope_base, residual.device)
@@ -205,22 +205,28 @@ class LlamaModel(nn.Module):
         later = positions[None, None, :] > query_positions[:, :, None]
         return torch.log_softmax(scores.masked_fill(later, float("-inf")), dim=-1)
 
-    def attention_head_output(self, residual, layer, head, log_weights):
+    def attention_head_output(self, residual, layer, head, log_weights, confined=False):
         """What head `head` of block `layer` adds to the residual stream at the queries whose log
         weights (attention_log_weights, one sequence or a batch) are given: its attention-weighted
         values through its slice of the output projection. Returns [(batch,) queries, width]: what
-        training's hop-value loss reads out."""
-        block, normed, head_slice, kv_slice = self._head_inputs(residual, layer, head)
+        training's hop-value loss reads out. confined: see _head_inputs."""
+        block, normed, head_slice, kv_slice = self._head_inputs(residual, layer, head, confined)
         v = F.linear(normed, block.attn.wv.weight.float()[kv_slice])
         mixed = torch.matmul(log_weights.exp(), v)
         return F.linear(mixed, block.attn.wo.weight.float()[:, head_slice])
 
-    def _head_inputs(self, residual, layer, head):
+    def _head_inputs(self, residual, layer, head, confined=False):
         """(block, its normed input, the query head's and its KV head's slices of the projections):
-        what attention_log_weights and attention_head_output start from."""
+        what attention_log_weights and attention_head_output start from. confined: the residual and
+        the block's norm gain detached, so that a loss on the head reaches only its own projections,
+        not the layers below it nor what the block's other heads share."""
         block, config = self.blocks[layer], self.config
         kv_head = head // (config.n_head // config.n_head_kv)  # llama.cpp's query head h reads KV head h // group
-        return (block, block.attn_norm(residual).float(), slice(head * config.head_dim, (head + 1) * config.head_dim),
+        if confined:
+            normed = rms_normalize(residual.detach(), block.attn_norm.eps) * block.attn_norm.weight.detach().float()
+        else:
+            normed = block.attn_norm(residual).float()
+        return (block, normed, slice(head * config.head_dim, (head + 1) * config.head_dim),
                 slice(kv_head * config.head_dim, (kv_head + 1) * config.head_dim))
 
     def forward(self, tokens):

@@ -224,9 +224,11 @@ def run_checks():
           "back to that value next to its name in its file, every such question matched")
     check(hop_loss_matches_reference(tokenizer),
           "the batched hop-attention and hop-value loss equals a target-by-target computation (padding, both kinds, "
-          "the readouts of a field's later tokens)")
+          "the readouts of a field's later tokens, the first token through the model's output or a private readout)")
     check(hop_value_loss_spares_output_weights(tokenizer),
           "the hop-value loss trains the supervised head, never the final norm or the token embedding every answer goes through")
+    check(confined_hop_losses_reach_only_the_head(tokenizer),
+          "--confine-hop-losses: the hop losses train the supervised block's attention projections only, not the layers below")
     check(attention_weights_right(tokenizer),
           "the hop-attention loss reads the attention weights the model computes (the same head, RoPE and causal mask), and the heads' outputs the hop-value loss reads add up to the block's attention output")
     try:
@@ -343,6 +345,8 @@ def lookup_targets_right(tokenizer, count):
 
 
 def hop_loss_matches_reference(tokenizer):
+    """The batched loss equals a target-by-target computation, with a field's first token read through
+    the model's output (the default) and through the private readout (--hop-value-readout private)."""
     import torch
     import torch.nn.functional as F
     from .model import EnclosingProbe, LlamaModel, ModelConfig
@@ -350,29 +354,37 @@ def hop_loss_matches_reference(tokenizer):
     torch.manual_seed(1)
     config = ModelConfig.named("ci", tokenizer.vocab_size)
     model = LlamaModel(config)
-    readout = EnclosingProbe(config, HOP_FIELD_TOKENS - 1)
     tokens = torch.randint(0, 1000, (2, 61))
     residual = model.hidden_and_layers(tokens[:, :-1], {1})[1][1]
     # (answer token, first, end source token, kind, place); kind 0: second hop, 1: lookup; -1 rows are padding.
     targets = torch.tensor([[[40, 5, 9, 0, 0], [41, 5, 9, 0, 1], [42, 5, 9, 0, 2], [50, 20, 23, 1, 0]],
                             [[30, 2, 4, 0, 0], [-1] * 5, [-1] * 5, [-1] * 5]])
     heads = {0: 0, 1: 1}
-    loss, stats = hop_attention_loss(model, residual, tokens, targets, 1, heads, 0.5, readout)
-    expected, masses = 0.0, {}
-    for kind in (0, 1):
-        attention, values = [], []
-        for row, answer, first, end, target_kind, place in [(row, *map(int, target)) for row in range(2) for target in targets[row]]:
-            if answer <= 0 or target_kind != kind:
-                continue
-            log_weights = model.attention_log_weights(residual[row], 1, heads[kind], torch.tensor([answer - 1]))
-            attention.append(torch.logsumexp(log_weights[0, first:end], dim=0))
-            output = model.attention_head_output(residual[row], 1, heads[kind], log_weights)
-            logits = (model.logits_at(model.output_norm(output)) if place == 0 else readout.logits(output, place - 1, model.tok_embd.weight))
-            values.append(F.cross_entropy(logits.float(), tokens[row, answer:answer + 1]))
-        expected = expected - torch.stack(attention).mean() + 0.5 * torch.stack(values).mean()
-        masses[kind] = float(torch.stack(attention).exp().mean())
-    return (abs(float(loss) - float(expected)) < 1e-4 and abs(stats["hop_attention_mass"] - masses[0]) < 1e-5
-            and abs(stats["lookup_attention_mass"] - masses[1]) < 1e-5)
+    right = True
+    for first_through_output in (True, False):
+        readout = EnclosingProbe(config, HOP_FIELD_TOKENS - (1 if first_through_output else 0))
+        loss, stats = hop_attention_loss(model, residual, tokens, targets, 1, heads, 0.5, readout,
+                                         first_through_output=first_through_output)
+        expected, masses = 0.0, {}
+        for kind in (0, 1):
+            attention, values = [], []
+            for row, answer, first, end, target_kind, place in [(row, *map(int, target)) for row in range(2) for target in targets[row]]:
+                if answer <= 0 or target_kind != kind:
+                    continue
+                log_weights = model.attention_log_weights(residual[row], 1, heads[kind], torch.tensor([answer - 1]))
+                attention.append(torch.logsumexp(log_weights[0, first:end], dim=0))
+                output = model.attention_head_output(residual[row], 1, heads[kind], log_weights)
+                if first_through_output:
+                    logits = (model.logits_at(model.output_norm(output)) if place == 0
+                              else readout.logits(output, place - 1, model.tok_embd.weight))
+                else:
+                    logits = readout.logits(output, place, model.tok_embd.weight)
+                values.append(F.cross_entropy(logits.float(), tokens[row, answer:answer + 1]))
+            expected = expected - torch.stack(attention).mean() + 0.5 * torch.stack(values).mean()
+            masses[kind] = float(torch.stack(attention).exp().mean())
+        right = right and (abs(float(loss) - float(expected)) < 1e-4 and abs(stats["hop_attention_mass"] - masses[0]) < 1e-5
+                           and abs(stats["lookup_attention_mass"] - masses[1]) < 1e-5)
+    return right
 
 
 def hop_value_loss_spares_output_weights(tokenizer):
@@ -391,6 +403,29 @@ def hop_value_loss_spares_output_weights(tokenizer):
     head_value = model.blocks[1].attn.wv.weight.grad
     return (model.tok_embd.weight.grad is None and model.output_norm.weight.grad is None
             and head_value is not None and float(head_value.abs().sum()) > 0)
+
+
+def confined_hop_losses_reach_only_the_head(tokenizer):
+    """With confined=True the hop losses train the supervised block's attention projections and
+    nothing below or beside them; unconfined, the layers below get gradient too (the control)."""
+    import torch
+    from .model import EnclosingProbe, LlamaModel, ModelConfig
+    from .train import hop_attention_loss
+    config = ModelConfig.named("ci", tokenizer.vocab_size)
+    tokens = torch.randint(0, 1000, (1, 41), generator=torch.Generator().manual_seed(3))
+    targets = torch.tensor([[[30, 2, 6, 0, 0], [31, 2, 6, 0, 1]]])
+    reached = {}
+    for confined in (True, False):
+        torch.manual_seed(2)
+        model = LlamaModel(config)
+        residual = model.hidden_and_layers(tokens[:, :-1], {1})[1][1]
+        loss, _ = hop_attention_loss(model, residual, tokens, targets, 1, {0: 0}, 1.0, EnclosingProbe(config, HOP_FIELD_TOKENS - 1),
+                                     confined=confined)
+        loss.backward()
+        reached[confined] = {name for name, parameter in model.named_parameters()
+                             if parameter.grad is not None and float(parameter.grad.abs().sum()) > 0}
+    own = {"blocks.1.attn.%s.weight" % name for name in ("wq", "wk", "wv", "wo")}
+    return reached[True] == own and any(name.startswith("blocks.0.") for name in reached[False])
 
 
 def attention_weights_right(tokenizer):

@@ -102,6 +102,14 @@ def parse_arguments(argv):
     parser.add_argument("--hop-value-weight", type=float, default=0.0,
                         help="with --hop-attention-weight: also read each second-hop answer token from that head's output "
                              "alone, this weight times its cross-entropy (relative to the hop-attention loss); 0: off")
+    parser.add_argument("--hop-value-readout", choices=["output", "private"], default="output",
+                        help="with --hop-value-weight: read a field's first token through the model's own (frozen) final norm "
+                             "and tied output (output), or, as its later tokens, through a training-only projection (private), "
+                             "so that the supervised head need not push the final logits itself")
+    parser.add_argument("--confine-hop-losses", action="store_true",
+                        help="the hop-attention and hop-value losses reach only the supervised heads' own projections, not the "
+                             "layers below them: a loss no single head can bring low otherwise unsettles what every answer "
+                             "shares (models/small.md, session of 2026-12-07, fourth)")
     parser.add_argument("--fresh-hops-only", action="store_true",
                         help="leave out of training chats the questions whose second-hop answer (a function or path) an earlier "
                              "answer of the chat already gives: such answers are copies, not hops (models/small.md)")
@@ -172,7 +180,8 @@ def enclosing_probe_loss(model, probe, intermediate, labels, sample_rate, genera
     return loss, stats
 
 
-def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value_weight=0.0, readout=None, kinds_present=None):
+def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value_weight=0.0, readout=None, kinds_present=None,
+                       confined=False, first_through_output=True):
     """(loss, stats): for each kind of target (data_stream.TARGET_*) that `heads` gives a head of block
     `layer`, the mean -log of the attention mass that head puts, at the place predicting the target's
     answer token, on what that token is found from (second hops: the workspace's error message or the
@@ -184,7 +193,9 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
     hop_targets [batch, targets, 5]: (answer token, first, end source token, kind, index in its field),
     -1 padded; tokens [batch, time]: the sequences. The whole batch at once, with masks instead of
     data-dependent shapes, so that the GPU never waits for the host; kinds_present (the kinds with
-    targets, known on the host) spares the check (None: look)."""
+    targets, known on the host) spares the check (None: look). confined: the loss reaches only the
+    supervised heads' projections (model._head_inputs). first_through_output False: every token, the
+    first too, is read through `readout` (one projection per token of a field)."""
     answer, kinds, places = hop_targets[..., 0], hop_targets[..., 3], hop_targets[..., 4]
     positions = torch.arange(residual.shape[1], device=residual.device)
     # Padding slots attend "to" position 0, a finite stand-in, and are masked out of every mean.
@@ -198,7 +209,7 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
         if head is None or not (kind in kinds_present if kinds_present is not None else bool(chosen.any())):
             continue
         count = chosen.sum().clamp(min=1)
-        log_weights = model.attention_log_weights(residual, layer, head, queries)
+        log_weights = model.attention_log_weights(residual, layer, head, queries, confined)
         log_mass = torch.logsumexp(log_weights.masked_fill(~inside, float("-inf")), dim=-1)
         attention_loss = -(log_mass * chosen).sum() / count
         losses.append(attention_loss)
@@ -206,15 +217,16 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
                       name + "_attention_mass": (log_mass.detach().exp() * chosen).sum() / count})
         if not value_weight:
             continue
-        output = model.attention_head_output(residual, layer, head, log_weights)
+        output = model.attention_head_output(residual, layer, head, log_weights, confined)
         value_loss_sum, value_right_sum = 0.0, 0.0
-        read_places = 1 + (len(readout.projections) if readout is not None and kind == TARGET_SECOND_HOP else 0)
+        through_output = 1 if first_through_output else 0
+        read_places = (through_output + len(readout.projections)) if readout is not None and kind == TARGET_SECOND_HOP else 1
         value_count = (chosen & (places < read_places)).sum().clamp(min=1)
         for place in range(read_places):
-            if place == 0:
+            if place < through_output:
                 logits = model.frozen_output_logits(output)
             else:
-                logits = readout.logits(output, place - 1, model.tok_embd.weight).float()
+                logits = readout.logits(output, place - through_output, model.tok_embd.weight).float()
             at = chosen & (places == place)
             cross_entropy = F.cross_entropy(logits.flatten(0, 1), wanted.flatten(), reduction="none").view_as(wanted)
             value_loss_sum = value_loss_sum + (cross_entropy * at).sum()
@@ -232,7 +244,8 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
     """Next-token loss on every answer token plus a random sample of workspace/code tokens, plus the
     loss on every self reference name (none unless --self-reference-share), plus, with enclosing
     (probe, labels, sample rate, weight, layer), the enclosing probe's loss, plus, with hop_attention
-    (targets, weight, layer, heads by target kind, value weight, readout, kinds present), weight x
+    (targets, weight, layer, heads by target kind, value weight, readout, kinds present, confined, first token
+    through the output), weight x
     hop_attention_loss."""
     inputs, targets, target_classes = tokens[:, :-1], tokens[:, 1:], classes[:, 1:]
     if enclosing is not None or hop_attention is not None:
@@ -287,10 +300,10 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
             loss = loss + weight * probe_loss
             stats.update(probe_stats)
     if hop_attention is not None:
-        hop_targets, weight, layer, heads, value_weight, readout, kinds_present = hop_attention
+        hop_targets, weight, layer, heads, value_weight, readout, kinds_present, confined, first_through_output = hop_attention
         # value_weight is relative to the attention loss's weight: the whole is scaled by `weight`.
         attention_loss, attention_stats = hop_attention_loss(model, residual_after[layer], tokens, hop_targets, layer, heads,
-                                                             value_weight, readout, kinds_present)
+                                                             value_weight, readout, kinds_present, confined, first_through_output)
         if attention_loss is not None:
             loss = loss + weight * attention_loss
             stats.update(attention_stats)
@@ -418,8 +431,10 @@ def main(argv=None):
             arguments.hop_attention_head, hop_layer, arguments.hop_attention_weight, arguments.hop_value_weight))
         if arguments.lookup_attention_head is not None:
             log("lookup attention: head %d of the same block" % arguments.lookup_attention_head)
-    elif arguments.hop_value_weight or arguments.lookup_attention_head is not None:
-        raise SystemExit("--hop-value-weight and --lookup-attention-head need --hop-attention-weight")
+    elif (arguments.hop_value_weight or arguments.lookup_attention_head is not None or arguments.confine_hop_losses
+          or arguments.hop_value_readout != "output"):
+        raise SystemExit("--hop-value-weight, --hop-value-readout, --lookup-attention-head and --confine-hop-losses need "
+                         "--hop-attention-weight")
     attention_heads = {TARGET_SECOND_HOP: arguments.hop_attention_head, TARGET_LOOKUP: arguments.lookup_attention_head}
     # The residual streams (after how many blocks) the enclosing probe and the hop-attention loss read.
     layers = {layer for layer, used in ((enclosing_layer, probe is not None), (hop_layer, arguments.hop_attention_weight > 0)) if used}
@@ -428,9 +443,11 @@ def main(argv=None):
             return model.hidden_and_layers(inputs, layers)
     if arguments.compile and hasattr(torch, "compile"):
         hidden_model = torch.compile(hidden_model)
-    # The hop-value loss reads a second-hop field's later tokens from the supervised head's output
-    # through training-only projections, as the enclosing probe reads the residual stream.
-    hop_readout = (EnclosingProbe(config, HOP_FIELD_TOKENS - 1).to(device)
+    # The hop-value loss reads a second-hop field's later tokens (with --hop-value-readout private, all
+    # of them) from the supervised head's output through training-only projections, as the enclosing
+    # probe reads the residual stream.
+    private_tokens = HOP_FIELD_TOKENS if arguments.hop_value_readout == "private" else HOP_FIELD_TOKENS - 1
+    hop_readout = (EnclosingProbe(config, private_tokens).to(device)
                    if arguments.hop_attention_weight > 0 and arguments.hop_value_weight > 0 else None)
     probe_parameters = [parameter for module in (probe, hop_readout) if module is not None for parameter in module.parameters()]
     optimizer = make_optimizer(model, arguments.lr, arguments.fast, probe_parameters)
@@ -470,7 +487,8 @@ def main(argv=None):
                 kinds_present = set(np.unique(batch_hops[..., 3][batch_hops[..., 0] > 0]).tolist())
                 hop_attention = (torch.from_numpy(np.ascontiguousarray(batch_hops[:, :slots]).astype(np.int64)).to(device, non_blocking=True),
                                  arguments.hop_attention_weight, hop_layer, attention_heads, arguments.hop_value_weight,
-                                 hop_readout, kinds_present)
+                                 hop_readout, kinds_present, arguments.confine_hop_losses,
+                                 arguments.hop_value_readout == "output")
             if use_autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
@@ -555,7 +573,8 @@ def main(argv=None):
                "enclosing_probe": ({"weight": arguments.enclosing_loss_weight, "layer": enclosing_layer,
                                     "sample_rate": arguments.enclosing_sample_rate} if probe is not None else None),
                "hop_attention": ({"weight": arguments.hop_attention_weight, "layer": hop_layer, "head": arguments.hop_attention_head,
-                                 "value_weight": arguments.hop_value_weight, "lookup_head": arguments.lookup_attention_head}
+                                 "value_weight": arguments.hop_value_weight, "lookup_head": arguments.lookup_attention_head,
+                                 "confined": arguments.confine_hop_losses, "readout": arguments.hop_value_readout}
                                  if arguments.hop_attention_weight > 0 else None),
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
                                "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
