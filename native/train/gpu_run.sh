@@ -4,8 +4,8 @@
 # (steps set the learning-rate schedule; minutes cap the training time, the decay follows whichever ends first)
 # The carried folder holds kvtrain/ and llama/{gguf-py,models/ggml-vocab-deepseek-coder.gguf}
 # (native/train/prepare_carry.sh makes it). Results go to $OUT: <model>.gguf, <model>-summary.json,
-# <model>-loss.png, <model>-log.txt. With two GPUs the models train side by side, one per GPU;
-# with one they share it. small alone on several GPUs trains data-parallel, one process per GPU.
+# <model>-loss.png, <model>-log.txt, and when one model trains <model>-diagnose.txt (kvtrain.diagnose).
+# With two GPUs the models train side by side, one per GPU; with one they share it. small alone on several GPUs trains data-parallel, one process per GPU.
 set -o pipefail
 CARRY=$(cd "$1" && pwd); TINY_STEPS=$2; TINY_MINUTES=$3; SMALL_STEPS=$4; SMALL_MINUTES=$5; EVAL_WORKSPACES=${6:-8}
 shift $(( $# < 6 ? $# : 6 )); EXTRA=("$@") # passed to both trainings, e.g. --path-family-weight 1
@@ -36,6 +36,20 @@ run_model() { # name steps minutes gpu(s) workers launcher... -- [more arguments
 if [ "$TINY_STEPS" -gt 0 ]; then run_model tiny "$TINY_STEPS" "$TINY_MINUTES" 0 "$TINY_WORKERS" -m kvtrain.train -- --eval-float & fi
 if [ "$SMALL_STEPS" -gt 0 ]; then run_model small "$SMALL_STEPS" "$SMALL_MINUTES" "$SMALL_GPU" "$SMALL_WORKERS" "${SMALL_LAUNCH[@]}" -- & fi
 wait
+# With one model, also where its answers go wrong and which heads look where (kvtrain.diagnose, on the
+# GPU: seconds), in the layout it trained on; the results then stay within 8 files.
+if [ "$TINY_STEPS" -le 0 ] || [ "$SMALL_STEPS" -le 0 ]; then
+    DIAGNOSE=(--layout engine); if [[ " ${EXTRA[*]} " == *" --data-layout first "* ]]; then DIAGNOSE=(--layout first); fi
+    if [[ " ${EXTRA[*]} " == *" --restate-error-messages "* ]]; then DIAGNOSE+=(--restate-error-messages); fi
+    for name in tiny small; do
+        if [ -f "$OUT/$name.gguf" ]; then
+            chat_tokens=4000; if [ "$name" = tiny ]; then chat_tokens=2000; fi # within its 4 096-token context
+            { timeout 50 "$PY" -m kvtrain.diagnose --gguf "$OUT/$name.gguf" --size 2k --workspaces 3 "${DIAGNOSE[@]}"
+              timeout 50 "$PY" -m kvtrain.diagnose --gguf "$OUT/$name.gguf" --training-chats 8 --chat-tokens "$chat_tokens" --attention "${DIAGNOSE[@]}"
+            } > "$OUT/$name-diagnose.txt" 2>&1 || true
+        fi
+    done
+fi
 # Error output (tracebacks) is kept only when there is some, so the results stay within 8 files.
 for f in "$OUT"/*-stderr.txt; do grep -v -e '^\[' -e '^\*\*\*' -e 'OMP_NUM_THREADS' -e '^$' "$f" > "$f.tmp"; if [ -s "$f.tmp" ]; then mv "$f.tmp" "$f"; else rm -f "$f" "$f.tmp"; fi; done
 tail -n 4 "$OUT"/*-log.txt

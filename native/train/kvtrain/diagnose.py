@@ -19,6 +19,7 @@ import torch
 
 from .chat_format import LOSS_ANSWER, LOSS_REPEATED_HOP, LOSS_SECOND_HOP
 from .data_stream import DATA_LAYOUTS, TARGET_LOOKUP, TARGET_SECOND_HOP, build_chat
+from .qa_generator import SECOND_HOP_FIELDS, generate_workspace
 from .evaluate import _encode_question, encode_prefix, generate_eval_set, prefill
 from .gguf_io import load_gguf
 from .tokenizer import shared_tokenizer
@@ -108,6 +109,25 @@ def training_chat_accuracy(model, tokenizer, chats, chat_tokens, layout, restate
     return counts
 
 
+def second_hop_prior(tokenizer, facts):
+    """(right, total): how many second-hop fields of one workspace's facts (qa_generator.SECOND_HOP_FIELDS)
+    a guess without any hop gets right: the first token most common among that field's values in the
+    workspace (the top folder most files are in, the verb most functions start with). The line a
+    model's second-hop accuracy must rise above."""
+    # The candidates: every function of the workspace once, by its file's path and by its name.
+    # A tie goes to the lowest token id, so that the figure is the same on every run.
+    functions = [fact for fact in facts if fact["family"] == "function_file"]
+    pools = {"path": [tokenizer.encode(" " + fact["path"])[0] for fact in functions],
+             "function": [tokenizer.encode(" " + fact["name"])[0] for fact in functions]}
+    guesses = {field: max(sorted(set(pool)), key=pool.count) for field, pool in pools.items() if pool}
+    right = total = 0
+    for fact in facts:
+        for field in SECOND_HOP_FIELDS.get(fact["family"], ()):
+            total += 1
+            right += int(guesses.get(field) == tokenizer.encode(" " + fact[field])[0])
+    return right, total
+
+
 @torch.no_grad()
 def attention_on_sources(model, tokenizer, chats, chat_tokens, layout, restate_error_messages, device="cpu"):
     """On generated TRAINING-split chats: for the first token of each second-hop field and of each
@@ -184,6 +204,13 @@ def main(argv=None):
                                         arguments.restate_error_messages, arguments.device)
         for name, (right, total) in counts.items():
             print("%-13s %d/%d" % (name, right, total))
+        rng, prior = random.Random("diagnose/prior"), [0, 0]
+        for _ in range(arguments.training_chats):
+            workspace = generate_workspace(rng, "train", arguments.chat_tokens, lambda path, content: len(tokenizer.encode(content)) + 12)
+            prior = [sum(pair) for pair in zip(prior, second_hop_prior(tokenizer, workspace.facts))]
+        counts["second_hop_prior"] = prior
+        print("%-13s %d/%d (no hop: each field's most common first token in the workspace, %d workspaces of this size)"
+              % ("no-hop guess", prior[0], prior[1], arguments.training_chats))
         if arguments.json:
             with open(arguments.json, "w") as handle:
                 json.dump({"gguf": arguments.gguf, "training_chats": counts}, handle, indent=1)

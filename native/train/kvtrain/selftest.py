@@ -227,6 +227,8 @@ def run_checks():
           "the readouts of a field's later tokens, the first token through the model's output or a private readout)")
     check(hop_value_loss_spares_output_weights(tokenizer),
           "the hop-value loss trains the supervised head, never the final norm or the token embedding every answer goes through")
+    check(no_hop_guess_counted(tokenizer),
+          "diagnose's no-hop guess (each field's most common first token in the workspace) is counted right")
     check(confined_hop_losses_reach_only_the_head(tokenizer),
           "--confine-hop-losses: the hop losses train the supervised block's attention projections only, not the layers below")
     check(attention_weights_right(tokenizer),
@@ -403,6 +405,22 @@ def hop_value_loss_spares_output_weights(tokenizer):
     head_value = model.blocks[1].attn.wv.weight.grad
     return (model.tok_embd.weight.grad is None and model.output_norm.weight.grad is None
             and head_value is not None and float(head_value.abs().sum()) > 0)
+
+
+def no_hop_guess_counted(tokenizer):
+    """diagnose.second_hop_prior on hand-made facts: two of three functions live under src/, so the
+    no-hop guess names src for every path and is right for those two; 'parse' starts two of the
+    three names, so it is right for the error whose function is parse_header."""
+    from .diagnose import second_hop_prior
+    facts = [{"family": "function_file", "name": "parse_header", "path": "src/a/b.py", "expected": "src/a/b.py"},
+             {"family": "function_file", "name": "parse_body", "path": "src/c.py", "expected": "src/c.py"},
+             {"family": "function_file", "name": "write_log", "path": "tools/d.py", "expected": "tools/d.py"},
+             {"family": "error_function", "message": "m", "function": "parse_header", "path": "src/a/b.py", "expected": "parse_header"},
+             {"family": "error_file", "message": "n", "function": "write_log", "path": "tools/d.py", "expected": "tools/d.py"},
+             {"family": "const_value", "name": "X", "literal": "1", "expected": "1", "path": "src/c.py"}]
+    # Fields: 3 function_file paths (2 right), error_function's function and path (both right),
+    # error_file's function and path (both wrong).
+    return second_hop_prior(tokenizer, facts) == (4, 7)
 
 
 def confined_hop_losses_reach_only_the_head(tokenizer):
