@@ -265,11 +265,15 @@ describe("training pipeline against llama.cpp", () => {
         execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000",
             "--restate-error-messages", "--json", jsonPath], {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: 10 * 60_000});
         const counts = (JSON.parse(readFileSync(jsonPath, "utf8")) as {training_chats: Record<string, [number, number]>}).training_chats;
-        assert.deepEqual(Object.keys(counts).sort(), ["other_answer", "repeated_hop", "second_hop"]);
+        assert.deepEqual(Object.keys(counts).sort(), ["other_answer", "repeated_hop", "second_hop", "second_hop_prior"]);
         for (const [right, total] of Object.values(counts))
             assert.ok(right >= 0 && right <= total);
         // Chats of 12 questions about one workspace ask some second hops afresh and repeat some; most answer tokens are neither.
         assert.ok(counts.second_hop![1] >= 3 && counts.repeated_hop![1] >= 1 && counts.other_answer![1] > counts.second_hop![1]);
+        // The no-hop guess covers every second-hop field of two 3 000-token workspaces (more than the chats ask), and the
+        // workspace's most common top folder or verb is right for some fields and wrong for others.
+        const [guessRight, guessTotal] = counts.second_hop_prior!;
+        assert.ok(guessTotal >= counts.second_hop![1] && guessRight > 0 && guessRight < guessTotal);
     });
 
     it("measures each head's attention on what the hop and lookup answers are found from", () => {
