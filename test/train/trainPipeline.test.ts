@@ -276,6 +276,22 @@ describe("training pipeline against llama.cpp", () => {
         assert.ok(guessTotal >= counts.second_hop![1] && guessRight > 0 && guessRight < guessTotal);
     });
 
+    it("measures what one head alone writes where the hop and lookup answers are predicted", () => {
+        const jsonPath = path.join(workFolder, "head-writes.json");
+        execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000",
+            "--head-writes", "1:0", "--restate-error-messages", "--json", jsonPath], {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: 10 * 60_000});
+        const writes = (JSON.parse(readFileSync(jsonPath, "utf8")) as {head_writes: Record<string, {targets: number; top_is_answer: number; top_is_hop_token: number; norm_share: number}>})
+            .head_writes;
+        assert.deepEqual(Object.keys(writes).sort(), ["lookup", "second_hop"]);
+        assert.ok(writes.second_hop!.targets >= 3 && writes.lookup!.targets >= 1);
+        for (const entry of Object.values(writes)) {
+            assert.ok(entry.top_is_answer >= 0 && entry.top_is_answer <= entry.targets);
+            assert.ok(entry.top_is_hop_token >= 0 && entry.top_is_hop_token <= entry.targets);
+            // One head's output is a part of the residual stream it is added to: some size, not many times the whole.
+            assert.ok(entry.norm_share > 0 && entry.norm_share < 5);
+        }
+    });
+
     it("measures each head's attention on what the hop and lookup answers are found from", () => {
         const jsonPath = path.join(workFolder, "attention.json");
         execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000",

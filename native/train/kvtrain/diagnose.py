@@ -168,6 +168,44 @@ def attention_on_sources(model, tokenizer, chats, chat_tokens, layout, restate_e
     return result
 
 
+@torch.no_grad()
+def head_writes(model, tokenizer, chats, chat_tokens, layout, restate_error_messages, layer, head, device="cpu"):
+    """On generated TRAINING-split chats, at the places that predict the first token of each
+    second-hop field and of each one-hop value: what head `head` of block `layer` alone writes there,
+    read through the model's final norm and output (as training's hop-value loss reads it). Per kind:
+    how often its top token is the answer, how often it is one of the chat's second-hop first tokens
+    (a path's top folder, a function name's first word: what a head trained on the hops would push
+    everywhere), and its output's size as a share of the final residual's. Tests the account that a
+    head supervised on the hops writes hop tokens at the lookups too (models/small.md)."""
+    model.eval()
+    result = {name: {"targets": 0, "top_is_answer": 0, "top_is_hop_token": 0, "norm_share": 0.0} for name in ("second_hop", "lookup")}
+    rng = random.Random("diagnose/attention")
+    for _ in range(chats):
+        targets = []
+        ids, _classes = build_chat(rng, tokenizer, "train", chat_tokens, None, 0.0, layout=DATA_LAYOUTS[layout],
+                                   restate_error_messages=restate_error_messages, hop_targets=targets)
+        firsts = [target for target in targets if target[4] == 0]
+        hop_tokens = {ids[answer] for answer, _first, _end, kind, _place in firsts if kind == TARGET_SECOND_HOP}
+        if not firsts:
+            continue
+        tokens = torch.tensor([ids], device=device)
+        final, residuals = model.hidden_and_layers(tokens, {layer})
+        queries = torch.tensor([answer - 1 for answer, *_rest in firsts], device=device)
+        log_weights = model.attention_log_weights(residuals[layer][0], layer, head, queries)
+        output = model.attention_head_output(residuals[layer][0], layer, head, log_weights)
+        top = model.frozen_output_logits(output).argmax(-1).tolist()
+        shares = (output.float().norm(dim=-1) / final[0].index_select(0, queries).float().norm(dim=-1)).tolist()
+        for (answer, _first, _end, kind, _place), written, share in zip(firsts, top, shares):
+            entry = result["second_hop" if kind == TARGET_SECOND_HOP else "lookup"]
+            entry["targets"] += 1
+            entry["top_is_answer"] += int(written == ids[answer])
+            entry["top_is_hop_token"] += int(written in hop_tokens)
+            entry["norm_share"] += share
+    for entry in result.values():
+        entry["norm_share"] /= max(1, entry["targets"])
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gguf", required=True)
@@ -184,9 +222,24 @@ def main(argv=None):
     parser.add_argument("--attention", action="store_true",
                         help="with --training-chats: instead, the attention every head puts on what each hop or lookup "
                              "answer is found from (attention_on_sources)")
+    parser.add_argument("--head-writes", metavar="BLOCK:HEAD",
+                        help="with --training-chats: instead, what that head alone writes where hop and lookup answers "
+                             "are predicted (head_writes)")
     arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
     tokenizer = shared_tokenizer()
     model = load_gguf(arguments.gguf).to(arguments.device)
+    if arguments.training_chats and arguments.head_writes:
+        layer, head = (int(part) for part in arguments.head_writes.split(":"))
+        result = head_writes(model, tokenizer, arguments.training_chats, arguments.chat_tokens, arguments.layout,
+                             arguments.restate_error_messages, layer, head, arguments.device)
+        for name, entry in result.items():
+            print("%s: %d targets; block %d head %d alone: top token the answer %d, a hop token %d; output %.2f of the "
+                  "final residual's size" % (name, entry["targets"], layer, head, entry["top_is_answer"],
+                                             entry["top_is_hop_token"], entry["norm_share"]))
+        if arguments.json:
+            with open(arguments.json, "w") as handle:
+                json.dump({"gguf": arguments.gguf, "head_writes": result}, handle, indent=1)
+        return result
     if arguments.training_chats and arguments.attention:
         result = attention_on_sources(model, tokenizer, arguments.training_chats, arguments.chat_tokens, arguments.layout,
                                       arguments.restate_error_messages, arguments.device)
