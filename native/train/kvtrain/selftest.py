@@ -227,6 +227,8 @@ def run_checks():
           "the readouts of a field's later tokens, the first token through the model's output or a private readout)")
     check(hop_value_loss_spares_output_weights(tokenizer),
           "the hop-value loss trains the supervised head, never the final norm or the token embedding every answer goes through")
+    check(quiet_hop_head_loss_right(tokenizer),
+          "--hop-head-quiet: the hop head's squared output size over the residual's, at the lookups only, weighted")
     check(no_hop_guess_counted(tokenizer),
           "diagnose's no-hop guess (each field's most common first token in the workspace) is counted right")
     check(confined_hop_losses_reach_only_the_head(tokenizer),
@@ -405,6 +407,34 @@ def hop_value_loss_spares_output_weights(tokenizer):
     head_value = model.blocks[1].attn.wv.weight.grad
     return (model.tok_embd.weight.grad is None and model.output_norm.weight.grad is None
             and head_value is not None and float(head_value.abs().sum()) > 0)
+
+
+def quiet_hop_head_loss_right(tokenizer):
+    """--hop-head-quiet adds its weight times the second-hop head's squared output size over the
+    residual's, averaged over the lookup targets only (computed here target by target)."""
+    import torch
+    from .model import LlamaModel, ModelConfig
+    from .train import hop_attention_loss
+    torch.manual_seed(4)
+    config = ModelConfig.named("ci", tokenizer.vocab_size)
+    model = LlamaModel(config)
+    tokens = torch.randint(0, 1000, (1, 61))
+    residual = model.hidden_and_layers(tokens[:, :-1], {1})[1][1]
+    # Two second-hop targets and two lookups (kind 1); no lookup head: the lookups are only where the hop head must be quiet.
+    targets = torch.tensor([[[40, 5, 9, 0, 0], [45, 5, 9, 0, 1], [50, 20, 23, 1, 0], [55, 30, 33, 1, 0]]])
+    plain, _ = hop_attention_loss(model, residual, tokens, targets, 1, {0: 0}, 0.5)
+    quiet, stats = hop_attention_loss(model, residual, tokens, targets, 1, {0: 0}, 0.5, quiet_weight=2.0)
+    shares = []
+    for answer in (50, 55):
+        log_weights = model.attention_log_weights(residual[0], 1, 0, torch.tensor([answer - 1]))
+        output = model.attention_head_output(residual[0], 1, 0, log_weights)[0]
+        shares.append(float(output.pow(2).sum() / residual[0, answer - 1].pow(2).sum()))
+    no_lookups, _ = hop_attention_loss(model, residual, tokens, targets[:, :2], 1, {0: 0}, 0.5, quiet_weight=2.0)
+    plain_no_lookups, _ = hop_attention_loss(model, residual, tokens, targets[:, :2], 1, {0: 0}, 0.5)
+    expected = 2.0 * sum(shares) / 2
+    return (expected > 0 and abs(float(quiet - plain) - expected) < 1e-4 * max(1.0, expected)
+            and abs(stats["hop_head_size_at_lookups"] - sum(share ** 0.5 for share in shares) / 2) < 1e-4
+            and abs(float(no_lookups - plain_no_lookups)) < 1e-6)
 
 
 def no_hop_guess_counted(tokenizer):

@@ -10,6 +10,7 @@ same model on its own data stream and the gradients are averaged after each step
 exports and evaluates.
 """
 import argparse
+import collections
 import json
 import math
 import os
@@ -106,6 +107,10 @@ def parse_arguments(argv):
                         help="with --hop-value-weight: read a field's first token through the model's own (frozen) final norm "
                              "and tied output (output), or, as its later tokens, through a training-only projection (private), "
                              "so that the supervised head need not push the final logits itself")
+    parser.add_argument("--hop-head-quiet", type=float, default=0.0,
+                        help="with --hop-value-weight: plus this weight times the squared size of the supervised head's "
+                             "output, against the residual's, where a one-hop lookup's answer is predicted: the head must "
+                             "not push hop tokens there (models/small.md, session of 2026-12-07, fourth); 0: off")
     parser.add_argument("--confine-hop-losses", action="store_true",
                         help="the hop-attention and hop-value losses reach only the supervised heads' own projections, not the "
                              "layers below them: a loss no single head can bring low otherwise unsettles what every answer "
@@ -180,8 +185,15 @@ def enclosing_probe_loss(model, probe, intermediate, labels, sample_rate, genera
     return loss, stats
 
 
+# What training's hop losses need besides the model and the residual stream (training_loss):
+# targets [batch, targets, 5] and the kinds among them (a host-side set), the loss weight, the
+# supervised block and heads by target kind, then hop_attention_loss's options.
+HopSupervision = collections.namedtuple("HopSupervision", "targets kinds_present weight layer heads value_weight readout confined "
+                                                          "first_through_output quiet_weight")
+
+
 def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value_weight=0.0, readout=None, kinds_present=None,
-                       confined=False, first_through_output=True):
+                       confined=False, first_through_output=True, quiet_weight=0.0):
     """(loss, stats): for each kind of target (data_stream.TARGET_*) that `heads` gives a head of block
     `layer`, the mean -log of the attention mass that head puts, at the place predicting the target's
     answer token, on what that token is found from (second hops: the workspace's error message or the
@@ -195,7 +207,9 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
     data-dependent shapes, so that the GPU never waits for the host; kinds_present (the kinds with
     targets, known on the host) spares the check (None: look). confined: the loss reaches only the
     supervised heads' projections (model._head_inputs). first_through_output False: every token, the
-    first too, is read through `readout` (one projection per token of a field)."""
+    first too, is read through `readout` (one projection per token of a field). quiet_weight (with
+    value_weight): plus that weight times the mean squared size of the second-hop head's output, over
+    the residual's, where a lookup's answer is predicted (lookup targets in hop_targets)."""
     answer, kinds, places = hop_targets[..., 0], hop_targets[..., 3], hop_targets[..., 4]
     positions = torch.arange(residual.shape[1], device=residual.device)
     # Padding slots attend "to" position 0, a finite stand-in, and are masked out of every mean.
@@ -234,6 +248,15 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
         value_loss = value_loss_sum / value_count
         losses.append(value_weight * value_loss)
         stats.update({name + "_value_loss": value_loss.detach(), name + "_value_accuracy": value_right_sum / value_count})
+        if quiet_weight and kind == TARGET_SECOND_HOP and (TARGET_LOOKUP in kinds_present if kinds_present is not None
+                                                           else bool(((answer > 0) & (kinds == TARGET_LOOKUP)).any())):
+            # The head's queries cover every target, so its output where lookups are answered is already here.
+            at_lookups = (answer > 0) & (kinds == TARGET_LOOKUP)
+            at_queries = torch.gather(residual, 1, queries[..., None].expand(-1, -1, residual.shape[-1])).detach().float()
+            share = output.float().pow(2).sum(-1) / at_queries.pow(2).sum(-1).clamp(min=1e-6)
+            lookups = at_lookups.sum().clamp(min=1)
+            losses.append(quiet_weight * (share * at_lookups).sum() / lookups)
+            stats["hop_head_size_at_lookups"] = (share.detach().sqrt() * at_lookups).sum() / lookups
     if not losses:
         return None, {}
     return sum(losses), {key: float(value) for key, value in stats.items()}
@@ -244,8 +267,7 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
     """Next-token loss on every answer token plus a random sample of workspace/code tokens, plus the
     loss on every self reference name (none unless --self-reference-share), plus, with enclosing
     (probe, labels, sample rate, weight, layer), the enclosing probe's loss, plus, with hop_attention
-    (targets, weight, layer, heads by target kind, value weight, readout, kinds present, confined, first token
-    through the output), weight x
+    (a HopSupervision), its weight x
     hop_attention_loss."""
     inputs, targets, target_classes = tokens[:, :-1], tokens[:, 1:], classes[:, 1:]
     if enclosing is not None or hop_attention is not None:
@@ -300,12 +322,13 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
             loss = loss + weight * probe_loss
             stats.update(probe_stats)
     if hop_attention is not None:
-        hop_targets, weight, layer, heads, value_weight, readout, kinds_present, confined, first_through_output = hop_attention
-        # value_weight is relative to the attention loss's weight: the whole is scaled by `weight`.
-        attention_loss, attention_stats = hop_attention_loss(model, residual_after[layer], tokens, hop_targets, layer, heads,
-                                                             value_weight, readout, kinds_present, confined, first_through_output)
+        hop = hop_attention
+        # value_weight and quiet_weight are relative to the attention loss's weight: the whole is scaled by `weight`.
+        attention_loss, attention_stats = hop_attention_loss(model, residual_after[hop.layer], tokens, hop.targets, hop.layer, hop.heads,
+                                                             hop.value_weight, hop.readout, hop.kinds_present, hop.confined,
+                                                             hop.first_through_output, hop.quiet_weight)
         if attention_loss is not None:
-            loss = loss + weight * attention_loss
+            loss = loss + hop.weight * attention_loss
             stats.update(attention_stats)
     return loss, stats
 
@@ -401,7 +424,7 @@ def main(argv=None):
                                   self_reference_placement=arguments.self_reference_placement,
                                   enclosing_labels=arguments.enclosing_loss_weight > 0,
                                   hop_targets=arguments.hop_attention_weight > 0,
-                                  lookup_targets=arguments.lookup_attention_head is not None,
+                                  lookup_targets=arguments.lookup_attention_head is not None or arguments.hop_head_quiet > 0,
                                   fresh_hops_only=arguments.fresh_hops_only)
         return SequenceStream(tokenizer, corpus, settings, arguments.workers)
     short_phase = 0 < arguments.short_seq_len < seq_len
@@ -422,6 +445,8 @@ def main(argv=None):
     if arguments.hop_attention_weight > 0:
         if arguments.hop_value_weight < 0:
             raise SystemExit("--hop-value-weight must not be negative")
+        if arguments.hop_head_quiet < 0 or (arguments.hop_head_quiet and not arguments.hop_value_weight):
+            raise SystemExit("--hop-head-quiet must not be negative, and needs --hop-value-weight")
         if not (0 <= hop_layer < config.n_layer and 0 <= arguments.hop_attention_head < config.n_head):
             raise SystemExit("--hop-attention-layer/--hop-attention-head out of range")
         if arguments.lookup_attention_head is not None and not (
@@ -432,9 +457,9 @@ def main(argv=None):
         if arguments.lookup_attention_head is not None:
             log("lookup attention: head %d of the same block" % arguments.lookup_attention_head)
     elif (arguments.hop_value_weight or arguments.lookup_attention_head is not None or arguments.confine_hop_losses
-          or arguments.hop_value_readout != "output"):
-        raise SystemExit("--hop-value-weight, --hop-value-readout, --lookup-attention-head and --confine-hop-losses need "
-                         "--hop-attention-weight")
+          or arguments.hop_value_readout != "output" or arguments.hop_head_quiet):
+        raise SystemExit("--hop-value-weight, --hop-value-readout, --hop-head-quiet, --lookup-attention-head and "
+                         "--confine-hop-losses need --hop-attention-weight")
     attention_heads = {TARGET_SECOND_HOP: arguments.hop_attention_head, TARGET_LOOKUP: arguments.lookup_attention_head}
     # The residual streams (after how many blocks) the enclosing probe and the hop-attention loss read.
     layers = {layer for layer, used in ((enclosing_layer, probe is not None), (hop_layer, arguments.hop_attention_weight > 0)) if used}
@@ -485,10 +510,10 @@ def main(argv=None):
                 # data-dependent shape on the GPU.
                 slots = max(1, int((batch_hops[..., 0] > 0).sum(axis=1).max()))
                 kinds_present = set(np.unique(batch_hops[..., 3][batch_hops[..., 0] > 0]).tolist())
-                hop_attention = (torch.from_numpy(np.ascontiguousarray(batch_hops[:, :slots]).astype(np.int64)).to(device, non_blocking=True),
-                                 arguments.hop_attention_weight, hop_layer, attention_heads, arguments.hop_value_weight,
-                                 hop_readout, kinds_present, arguments.confine_hop_losses,
-                                 arguments.hop_value_readout == "output")
+                hop_attention = HopSupervision(
+                    torch.from_numpy(np.ascontiguousarray(batch_hops[:, :slots]).astype(np.int64)).to(device, non_blocking=True),
+                    kinds_present, arguments.hop_attention_weight, hop_layer, attention_heads, arguments.hop_value_weight,
+                    hop_readout, arguments.confine_hop_losses, arguments.hop_value_readout == "output", arguments.hop_head_quiet)
             if use_autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
@@ -514,7 +539,8 @@ def main(argv=None):
                 for key in ("answer_loss", "context_loss", "answer_accuracy", "self_reference_loss", "self_reference_accuracy",
                             "second_hop_loss", "second_hop_accuracy", "repeated_hop_accuracy", "enclosing_loss", "enclosing_function_accuracy",
                             "enclosing_path_accuracy", "hop_attention_loss", "hop_attention_mass", "hop_value_loss", "hop_value_accuracy",
-                            "lookup_attention_loss", "lookup_attention_mass", "lookup_value_loss", "lookup_value_accuracy"):
+                            "lookup_attention_loss", "lookup_attention_mass", "lookup_value_loss", "lookup_value_accuracy",
+                            "hop_head_size_at_lookups"):
                     values = [s[key] for s in window_stats if key in s]
                     if values:
                         entry[key] = sum(values) / len(values)
@@ -532,6 +558,8 @@ def main(argv=None):
                     enclosing_text += " hop_attention_mass %.3f" % entry["hop_attention_mass"]
                 if "hop_value_loss" in entry:
                     enclosing_text += " hop_value_loss %.3f hop_value_acc %.3f" % (entry["hop_value_loss"], entry["hop_value_accuracy"])
+                if "hop_head_size_at_lookups" in entry:
+                    enclosing_text += " hop_head_size_at_lookups %.3f" % entry["hop_head_size_at_lookups"]
                 if "lookup_attention_mass" in entry:
                     enclosing_text += " lookup_attention_mass %.3f" % entry["lookup_attention_mass"]
                 if "lookup_value_loss" in entry:
@@ -574,7 +602,8 @@ def main(argv=None):
                                     "sample_rate": arguments.enclosing_sample_rate} if probe is not None else None),
                "hop_attention": ({"weight": arguments.hop_attention_weight, "layer": hop_layer, "head": arguments.hop_attention_head,
                                  "value_weight": arguments.hop_value_weight, "lookup_head": arguments.lookup_attention_head,
-                                 "confined": arguments.confine_hop_losses, "readout": arguments.hop_value_readout}
+                                 "confined": arguments.confine_hop_losses, "readout": arguments.hop_value_readout,
+                                 "quiet": arguments.hop_head_quiet}
                                  if arguments.hop_attention_weight > 0 else None),
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
                                "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
