@@ -128,6 +128,20 @@ def second_hop_prior(tokenizer, facts):
     return right, total
 
 
+def chats_with_answer_sources(tokenizer, chats, chat_tokens, layout, restate_error_messages):
+    """Yields (token ids, targets) of generated TRAINING-split chats, the same chats on every call:
+    targets are the hop and lookup attention targets (answer, first, end source token, kind, place)
+    of each field's first token (data_stream.build_chat); chats without any are skipped."""
+    rng = random.Random("diagnose/attention")
+    for _ in range(chats):
+        targets = []
+        ids, _classes = build_chat(rng, tokenizer, "train", chat_tokens, None, 0.0, layout=DATA_LAYOUTS[layout],
+                                   restate_error_messages=restate_error_messages, hop_targets=targets)
+        firsts = [target for target in targets if target[4] == 0]
+        if firsts:
+            yield ids, firsts
+
+
 @torch.no_grad()
 def attention_on_sources(model, tokenizer, chats, chat_tokens, layout, restate_error_messages, device="cpu"):
     """On generated TRAINING-split chats: for the first token of each second-hop field and of each
@@ -137,14 +151,7 @@ def attention_on_sources(model, tokenizer, chats, chat_tokens, layout, restate_e
     model.eval()
     layers = model.config.n_layer
     result = {name: {"targets": 0, "right": 0, "mass": torch.zeros(layers, model.config.n_head)} for name in ("second_hop", "lookup")}
-    rng = random.Random("diagnose/attention")
-    for _ in range(chats):
-        targets = []
-        ids, _classes = build_chat(rng, tokenizer, "train", chat_tokens, None, 0.0, layout=DATA_LAYOUTS[layout],
-                                   restate_error_messages=restate_error_messages, hop_targets=targets)
-        firsts = [target for target in targets if target[4] == 0]
-        if not firsts:
-            continue
+    for ids, firsts in chats_with_answer_sources(tokenizer, chats, chat_tokens, layout, restate_error_messages):
         tokens = torch.tensor([ids], device=device)
         final, residuals = model.hidden_and_layers(tokens, set(range(layers)))
         predicted = model.logits_at(final)[0].argmax(-1)
@@ -179,15 +186,8 @@ def head_writes(model, tokenizer, chats, chat_tokens, layout, restate_error_mess
     head supervised on the hops writes hop tokens at the lookups too (models/small.md)."""
     model.eval()
     result = {name: {"targets": 0, "top_is_answer": 0, "top_is_hop_token": 0, "norm_share": 0.0} for name in ("second_hop", "lookup")}
-    rng = random.Random("diagnose/attention")
-    for _ in range(chats):
-        targets = []
-        ids, _classes = build_chat(rng, tokenizer, "train", chat_tokens, None, 0.0, layout=DATA_LAYOUTS[layout],
-                                   restate_error_messages=restate_error_messages, hop_targets=targets)
-        firsts = [target for target in targets if target[4] == 0]
+    for ids, firsts in chats_with_answer_sources(tokenizer, chats, chat_tokens, layout, restate_error_messages):
         hop_tokens = {ids[answer] for answer, _first, _end, kind, _place in firsts if kind == TARGET_SECOND_HOP}
-        if not firsts:
-            continue
         tokens = torch.tensor([ids], device=device)
         final, residuals = model.hidden_and_layers(tokens, {layer})
         queries = torch.tensor([answer - 1 for answer, *_rest in firsts], device=device)
