@@ -62,6 +62,11 @@ def render_file_block(path, content, language=None):
     return '<file path="%s" language="%s">\n%s</file>\n' % (path, language or language_of(path), body)
 
 
+def file_block_tokens(tokenizer, path, content):
+    """How many tokens a file's block takes: what generated workspaces count their size in."""
+    return len(tokenizer.encode(render_file_block(path, content)))
+
+
 def render_workspace_blocks(files, style=PRODUCT_STYLE):
     """The system message as a list of texts that each end with a newline (or are the preamble)."""
     blocks = [style.preamble] if style.preamble else []

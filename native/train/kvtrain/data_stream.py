@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from .chat_format import (ENCLOSING_PATH_TOKENS, LOSS_CONTEXT, LOSS_NONE, LOSS_SECOND_HOP, NO_ENCLOSING, self_reference_pieces, DEFAULT_PREAMBLE,
-                          RenderStyle, encode_chat, render_file_block, render_workspace_blocks)
+                          RenderStyle, encode_chat, file_block_tokens, render_workspace_blocks)
 from .qa_generator import (PATH_ANSWER_FAMILIES, chat_second_hops, chat_turns_with_hops, enclosing_spans, generate_workspace, pick_questions,
                            without_repeated_hops)
 
@@ -238,7 +238,7 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
     hops' (hop_attention_targets) and, with lookup_targets, the one-hop lookups' (lookup_attention_targets). fresh_hops_only: leave out the questions whose
     second-hop answer an earlier answer of the chat gives (qa_generator.without_repeated_hops)."""
     def count(path, content):
-        return len(tokenizer.encode(render_file_block(path, content)))
+        return file_block_tokens(tokenizer, path, content)
     real_files = corpus.workspace_file if (corpus is not None and len(corpus) > 0) else None
     workspace = generate_workspace(rng, split, target_tokens, count, real_files, real_file_share if real_files else 0.0,
                                    self_reference_share, self_reference_placement)

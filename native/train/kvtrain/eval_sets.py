@@ -12,7 +12,7 @@ import os
 import random
 import sys
 
-from .chat_format import render_file_block, render_workspace_blocks
+from .chat_format import file_block_tokens, render_workspace_blocks
 from .qa_generator import generate_workspace, pick_questions
 
 # Workspace token targets per set: the workspace plus a question and answer fit the set's context.
@@ -28,7 +28,7 @@ def generate_eval_set(tokenizer, size_name, workspace_count, restate_error_messa
         rng = random.Random("eval/%s/%d" % (size_name, index))
 
         def count(path, content):
-            return len(tokenizer.encode(render_file_block(path, content)))
+            return file_block_tokens(tokenizer, path, content)
         workspace = generate_workspace(rng, "eval", EVAL_SIZES[size_name], count)
         # "answer": the training-style answer (kvtrain.diagnose feeds it teacher-forced); not in the fixtures.
         questions = [{"question": question, "expected": fact["expected"], "family": fact["family"], "answer": answer}

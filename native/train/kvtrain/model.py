@@ -56,6 +56,10 @@ class RmsNorm(nn.Module):
     def forward(self, x):
         return rms_normalize(x, self.eps).to(x.dtype) * self.weight.to(x.dtype)
 
+    def with_gain_detached(self, x):
+        """The norm in float32 with its gain detached: training-only readouts that must not move it."""
+        return rms_normalize(x, self.eps) * self.weight.detach().float()
+
 
 def rope_tables(head_dim, positions, base, device):
     inverse = 1.0 / (base ** (torch.arange(0, head_dim, 2, device=device, dtype=torch.float32) / head_dim))
@@ -223,7 +227,7 @@ class LlamaModel(nn.Module):
         block, config = self.blocks[layer], self.config
         kv_head = head // (config.n_head // config.n_head_kv)  # llama.cpp's query head h reads KV head h // group
         if confined:
-            normed = rms_normalize(residual.detach(), block.attn_norm.eps) * block.attn_norm.weight.detach().float()
+            normed = block.attn_norm.with_gain_detached(residual.detach())
         else:
             normed = block.attn_norm(residual).float()
         return (block, normed, slice(head * config.head_dim, (head + 1) * config.head_dim),
@@ -240,8 +244,7 @@ class LlamaModel(nn.Module):
         """The model's own output (final norm, then the tied embedding) applied to `hidden` with both
         weights detached: a training-only readout of one head must not move the weights that every
         answer goes through (with them attached, the hop-value loss wrecked the one-hop lookups)."""
-        normed = rms_normalize(hidden, self.output_norm.eps) * self.output_norm.weight.detach().float()
-        return F.linear(normed, self.tok_embd.weight.detach().float())
+        return F.linear(self.output_norm.with_gain_detached(hidden), self.tok_embd.weight.detach().float())
 
     def forward_cached(self, tokens, cache, all_positions=False):
         """Evaluates tokens after the cached ones; cache: list of (k, v) per layer or None.

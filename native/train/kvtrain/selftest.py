@@ -7,7 +7,7 @@ import re
 import sys
 
 from .chat_format import (LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, NO_ENCLOSING, encode_chat, self_reference_pieces,
-                          render_chat_text, render_file_block, render_workspace_blocks)
+                          render_chat_text, file_block_tokens, render_workspace_blocks)
 from .data_stream import (DATA_LAYOUTS, HOP_FIELD_TOKENS, LOOKUP_FAMILIES, build_chat, hop_attention_targets, lookup_attention_targets, token_offsets,
                           workspace_block_spans)
 from .eval_sets import generate_eval_set
@@ -36,7 +36,7 @@ def run_checks():
             failures.append(message)
 
     def count(path, content):
-        return len(tokenizer.encode(render_file_block(path, content)))
+        return file_block_tokens(tokenizer, path, content)
 
     train_names, eval_names = set(), set()
     for index in range(6):

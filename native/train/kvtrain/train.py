@@ -216,11 +216,17 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
     queries = (answer - 1).clamp(min=0)
     inside = (positions >= hop_targets[..., 1:2]) & (positions < hop_targets[..., 2:3]) | ((answer <= 0)[..., None] & (positions == 0))
     wanted = torch.gather(tokens, 1, answer.clamp(min=0))
+
+    def targets_of(kind):
+        """(mask of that kind's targets, whether it has any: from the host's count when given)."""
+        mask = (answer > 0) & (kinds == kind)
+        return mask, (kind in kinds_present if kinds_present is not None else bool(mask.any()))
+
     losses, stats = [], {}
     for kind, name in ((TARGET_SECOND_HOP, "hop"), (TARGET_LOOKUP, "lookup")):
         head = heads.get(kind)
-        chosen = (answer > 0) & (kinds == kind)
-        if head is None or not (kind in kinds_present if kinds_present is not None else bool(chosen.any())):
+        chosen, any_chosen = targets_of(kind)
+        if head is None or not any_chosen:
             continue
         count = chosen.sum().clamp(min=1)
         log_weights = model.attention_log_weights(residual, layer, head, queries, confined)
@@ -248,10 +254,9 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
         value_loss = value_loss_sum / value_count
         losses.append(value_weight * value_loss)
         stats.update({name + "_value_loss": value_loss.detach(), name + "_value_accuracy": value_right_sum / value_count})
-        if quiet_weight and kind == TARGET_SECOND_HOP and (TARGET_LOOKUP in kinds_present if kinds_present is not None
-                                                           else bool(((answer > 0) & (kinds == TARGET_LOOKUP)).any())):
+        at_lookups, any_lookups = targets_of(TARGET_LOOKUP)
+        if quiet_weight and kind == TARGET_SECOND_HOP and any_lookups:
             # The head's queries cover every target, so its output where lookups are answered is already here.
-            at_lookups = (answer > 0) & (kinds == TARGET_LOOKUP)
             at_queries = torch.gather(residual, 1, queries[..., None].expand(-1, -1, residual.shape[-1])).detach().float()
             share = output.float().pow(2).sum(-1) / at_queries.pow(2).sum(-1).clamp(min=1e-6)
             lookups = at_lookups.sum().clamp(min=1)
