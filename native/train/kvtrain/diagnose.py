@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-from .chat_format import LOSS_ANSWER, LOSS_REPEATED_HOP, LOSS_SECOND_HOP
+from .chat_format import LOSS_ANSWER, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, file_block_tokens
 from .data_stream import DATA_LAYOUTS, TARGET_LOOKUP, TARGET_SECOND_HOP, build_chat
 from .qa_generator import SECOND_HOP_FIELDS, generate_workspace
 from .evaluate import _encode_question, encode_prefix, generate_eval_set, prefill
@@ -259,7 +259,8 @@ def main(argv=None):
             print("%-13s %d/%d" % (name, right, total))
         rng, prior = random.Random("diagnose/prior"), [0, 0]
         for _ in range(arguments.training_chats):
-            workspace = generate_workspace(rng, "train", arguments.chat_tokens, lambda path, content: len(tokenizer.encode(content)) + 12)
+            workspace = generate_workspace(rng, "train", arguments.chat_tokens,
+                                           lambda path, content: file_block_tokens(tokenizer, path, content))
             prior = [sum(pair) for pair in zip(prior, second_hop_prior(tokenizer, workspace.facts))]
         counts["second_hop_prior"] = prior
         print("%-13s %d/%d (no hop: each field's most common first token in the workspace, %d workspaces of this size)"
