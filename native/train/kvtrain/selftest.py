@@ -229,6 +229,8 @@ def run_checks():
           "the hop-value loss trains the supervised head, never the final norm or the token embedding every answer goes through")
     check(quiet_hop_head_loss_right(tokenizer),
           "--hop-head-quiet: the hop head's squared output size over the residual's, at the lookups only, weighted")
+    check(delayed_hop_losses_leave_the_model_alone(tokenizer),
+          "--hop-losses-from: before that step the hop losses give the model no gradient (the same as training without them), after it they do")
     check(no_hop_guess_counted(tokenizer),
           "diagnose's no-hop guess (each field's most common first token in the workspace) is counted right")
     check(confined_hop_losses_reach_only_the_head(tokenizer),
@@ -435,6 +437,35 @@ def quiet_hop_head_loss_right(tokenizer):
     return (expected > 0 and abs(float(quiet - plain) - expected) < 1e-4 * max(1.0, expected)
             and abs(stats["hop_head_size_at_lookups"] - sum(share ** 0.5 for share in shares) / 2) < 1e-4
             and abs(float(no_lookups - plain_no_lookups)) < 1e-6)
+
+
+def delayed_hop_losses_leave_the_model_alone(tokenizer):
+    """training_loss with the hop supervision at hop_loss_weight before its first step gives every model
+    weight the gradient of the answer loss alone; at that step the supervised block's gradient differs."""
+    import torch
+    from .model import EnclosingProbe, LlamaModel, ModelConfig
+    from .train import HopSupervision, hop_loss_weight, training_loss
+    config = ModelConfig.named("ci", tokenizer.vocab_size)
+    tokens = torch.randint(0, 1000, (1, 61), generator=torch.Generator().manual_seed(5))
+    classes = torch.full((1, 61), LOSS_CONTEXT)
+    classes[0, 40:44] = LOSS_ANSWER
+    targets = torch.tensor([[[40, 5, 9, 0, 0], [41, 5, 9, 0, 1]]])
+    gradients = {}
+    for step in (None, 99, 100):
+        torch.manual_seed(6)
+        model = LlamaModel(config)
+        readout = EnclosingProbe(config, HOP_FIELD_TOKENS - 1)
+        hop = None if step is None else HopSupervision(targets, {0}, hop_loss_weight(step, 1.0, 100), 1, {0: 0}, 1.0, readout,
+                                                       False, True, 0.0)
+
+        def hidden_model(inputs, model=model, hop=hop):
+            return model.hidden_and_layers(inputs, {1}) if hop is not None else model.hidden(inputs)
+        loss, _ = training_loss(model, hidden_model, tokens, classes, 0.0, 0.0, torch.Generator().manual_seed(7), hop_attention=hop)
+        loss.backward()
+        gradients[step] = torch.cat([parameter.grad.flatten() for parameter in model.parameters()])
+    return (hop_loss_weight(99, 1.0, 100) == 0.0 and hop_loss_weight(100, 1.0, 100) == 1.0
+            and torch.allclose(gradients[None], gradients[99], atol=1e-7)
+            and not torch.allclose(gradients[None], gradients[100], atol=1e-5))
 
 
 def no_hop_guess_counted(tokenizer):

@@ -111,6 +111,10 @@ def parse_arguments(argv):
                         help="with --hop-value-weight: plus this weight times the squared size of the supervised head's "
                              "output, against the residual's, where a one-hop lookup's answer is predicted: the head must "
                              "not push hop tokens there (models/small.md, session of 2026-12-07, fourth); 0: off")
+    parser.add_argument("--hop-losses-from", type=int, default=0,
+                        help="with --hop-attention-weight: the hop losses count (weight > 0) only from this step on, so that "
+                             "the one-hop lookups, which form in the first 2 000-3 000 steps, form before the hop losses "
+                             "compete with them; before it they are computed and logged at weight 0; 0: from the start")
     parser.add_argument("--confine-hop-losses", action="store_true",
                         help="the hop-attention and hop-value losses reach only the supervised heads' own projections, not the "
                              "layers below them: a loss no single head can bring low otherwise unsettles what every answer "
@@ -190,6 +194,11 @@ def enclosing_probe_loss(model, probe, intermediate, labels, sample_rate, genera
 # supervised block and heads by target kind, then hop_attention_loss's options.
 HopSupervision = collections.namedtuple("HopSupervision", "targets kinds_present weight layer heads value_weight readout confined "
                                                           "first_through_output quiet_weight")
+
+
+def hop_loss_weight(step, weight, from_step):
+    """The hop losses' weight at a step: none before --hop-losses-from (computed, logged, no gradient)."""
+    return weight if step >= from_step else 0.0
 
 
 def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value_weight=0.0, readout=None, kinds_present=None,
@@ -457,13 +466,16 @@ def main(argv=None):
         if arguments.lookup_attention_head is not None and not (
                 0 <= arguments.lookup_attention_head < config.n_head and arguments.lookup_attention_head != arguments.hop_attention_head):
             raise SystemExit("--lookup-attention-head must be another head of the model")
-        log("hop attention: head %d of block %d (counting from 0), weight %g, value weight %g" % (
-            arguments.hop_attention_head, hop_layer, arguments.hop_attention_weight, arguments.hop_value_weight))
+        if arguments.hop_losses_from < 0:
+            raise SystemExit("--hop-losses-from must not be negative")
+        log("hop attention: head %d of block %d (counting from 0), weight %g, value weight %g, from step %d" % (
+            arguments.hop_attention_head, hop_layer, arguments.hop_attention_weight, arguments.hop_value_weight,
+            arguments.hop_losses_from))
         if arguments.lookup_attention_head is not None:
             log("lookup attention: head %d of the same block" % arguments.lookup_attention_head)
     elif (arguments.hop_value_weight or arguments.lookup_attention_head is not None or arguments.confine_hop_losses
-          or arguments.hop_value_readout != "output" or arguments.hop_head_quiet):
-        raise SystemExit("--hop-value-weight, --hop-value-readout, --hop-head-quiet, --lookup-attention-head and "
+          or arguments.hop_value_readout != "output" or arguments.hop_head_quiet or arguments.hop_losses_from):
+        raise SystemExit("--hop-value-weight, --hop-value-readout, --hop-head-quiet, --hop-losses-from, --lookup-attention-head and "
                          "--confine-hop-losses need --hop-attention-weight")
     attention_heads = {TARGET_SECOND_HOP: arguments.hop_attention_head, TARGET_LOOKUP: arguments.lookup_attention_head}
     # The residual streams (after how many blocks) the enclosing probe and the hop-attention loss read.
@@ -517,7 +529,8 @@ def main(argv=None):
                 kinds_present = set(np.unique(batch_hops[..., 3][batch_hops[..., 0] > 0]).tolist())
                 hop_attention = HopSupervision(
                     torch.from_numpy(np.ascontiguousarray(batch_hops[:, :slots]).astype(np.int64)).to(device, non_blocking=True),
-                    kinds_present, arguments.hop_attention_weight, hop_layer, attention_heads, arguments.hop_value_weight,
+                    kinds_present, hop_loss_weight(step, arguments.hop_attention_weight, arguments.hop_losses_from),
+                    hop_layer, attention_heads, arguments.hop_value_weight,
                     hop_readout, arguments.confine_hop_losses, arguments.hop_value_readout == "output", arguments.hop_head_quiet)
             if use_autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -608,7 +621,7 @@ def main(argv=None):
                "hop_attention": ({"weight": arguments.hop_attention_weight, "layer": hop_layer, "head": arguments.hop_attention_head,
                                  "value_weight": arguments.hop_value_weight, "lookup_head": arguments.lookup_attention_head,
                                  "confined": arguments.confine_hop_losses, "readout": arguments.hop_value_readout,
-                                 "quiet": arguments.hop_head_quiet}
+                                 "quiet": arguments.hop_head_quiet, "from_step": arguments.hop_losses_from}
                                  if arguments.hop_attention_weight > 0 else None),
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
                                "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
