@@ -33,6 +33,11 @@ class ModelConfig:
         self.norm_eps = norm_eps
         self.head_dim = n_embd // n_head
 
+    def with_heads(self, n_head, n_head_kv):
+        """The same model with its width split into other attention heads."""
+        return ModelConfig(self.vocab_size, self.n_embd, self.n_layer, n_head, n_head_kv, self.n_ff, self.n_ctx,
+                           self.rope_base, self.norm_eps)
+
     def to_dict(self):
         return dict(self.__dict__)
 

@@ -231,6 +231,8 @@ def run_checks():
           "--hop-head-quiet: the hop head's squared output size over the residual's, at the lookups only, weighted")
     check(delayed_hop_losses_leave_the_model_alone(tokenizer),
           "--hop-losses-from: before that step the hop losses give the model no gradient (the same as training without them), after it they do")
+    check(other_heads_keep_the_parameters(tokenizer),
+          "--heads H:KV splits the width into other heads with the same parameter count (H/KV kept), and refuses what does not divide")
     check(no_hop_guess_counted(tokenizer),
           "diagnose's no-hop guess (each field's most common first token in the workspace) is counted right")
     check(confined_hop_losses_reach_only_the_head(tokenizer),
@@ -466,6 +468,28 @@ def delayed_hop_losses_leave_the_model_alone(tokenizer):
     return (hop_loss_weight(99, 1.0, 100) == 0.0 and hop_loss_weight(100, 1.0, 100) == 1.0
             and torch.allclose(gradients[None], gradients[99], atol=1e-7)
             and not torch.allclose(gradients[None], gradients[100], atol=1e-5))
+
+
+def other_heads_keep_the_parameters(tokenizer):
+    """`small` as 8 heads of 32 over 4 KV heads has the parameters of its 4 heads of 64 over 2; a model
+    built so attends with 8 heads; --heads refuses a head count that does not divide the width."""
+    import torch
+    from .model import LlamaModel, ModelConfig
+    from .train import parse_heads
+    config = ModelConfig.named("ci", tokenizer.vocab_size)
+    other = config.with_heads(*parse_heads("4:2", config.n_embd))
+    plain, split = LlamaModel(config), LlamaModel(other)
+    with torch.no_grad():
+        hidden = split.hidden(torch.randint(0, 1000, (1, 9)))
+    refused = []
+    for text in ("3:1", "4:3", "4", "128:1"):
+        try:
+            parse_heads(text, config.n_embd)
+            refused.append(False)
+        except SystemExit:
+            refused.append(True)
+    return (other.n_head == 4 and other.n_head_kv == 2 and other.head_dim == 16 and split.parameter_count() == plain.parameter_count()
+            and tuple(hidden.shape) == (1, 9, config.n_embd) and all(refused))
 
 
 def no_hop_guess_counted(tokenizer):

@@ -43,6 +43,8 @@ DEFAULTS = {
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=sorted(CONFIGS), required=True)
+    parser.add_argument("--heads", help="H:KV, attention heads and KV heads instead of the model's own (the same width, so "
+                                        "the same parameter count when H/KV is kept): e.g. 8:4 for `small`'s 4:2")
     parser.add_argument("--steps", type=int, required=True, help="optimizer steps (sets the learning-rate schedule)")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop early after this much training time")
     parser.add_argument("--out", required=True, help="output folder (GGUF, loss log, evaluation)")
@@ -194,6 +196,17 @@ def enclosing_probe_loss(model, probe, intermediate, labels, sample_rate, genera
 # supervised block and heads by target kind, then hop_attention_loss's options.
 HopSupervision = collections.namedtuple("HopSupervision", "targets kinds_present weight layer heads value_weight readout confined "
                                                           "first_through_output quiet_weight")
+
+
+def parse_heads(text, width):
+    """(heads, KV heads) from --heads H:KV; refused unless KV divides H and H divides the width evenly."""
+    try:
+        heads, kv_heads = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise SystemExit("--heads takes H:KV, e.g. 8:4")
+    if heads <= 0 or kv_heads <= 0 or heads % kv_heads or width % heads or (width // heads) % 2:
+        raise SystemExit("--heads %s: KV must divide H, and H the width %d into an even head size" % (text, width))
+    return heads, kv_heads
 
 
 def hop_loss_weight(step, weight, from_step):
@@ -423,6 +436,8 @@ def main(argv=None):
     torch.manual_seed(arguments.seed)
     tokenizer = shared_tokenizer()
     config = ModelConfig.named(arguments.model, tokenizer.vocab_size)
+    if arguments.heads:
+        config = config.with_heads(*parse_heads(arguments.heads, config.n_embd))
     seq_len = arguments.seq_len or config.n_ctx
     corpus = CodeCorpus([root for root in arguments.code_roots.split(",") if root], tokenizer, arguments.code_file_limit)
     log("torch %s, device %s, %d code files, tokenizer ready" % (torch.__version__, device, len(corpus)))
