@@ -230,7 +230,8 @@ def run_checks():
     check(quiet_hop_head_loss_right(tokenizer),
           "--hop-head-quiet: the hop head's squared output size over the residual's, at the lookups only, weighted")
     check(delayed_hop_losses_leave_the_model_alone(tokenizer),
-          "--hop-losses-from: before that step the hop losses give the model no gradient (the same as training without them), after it they do")
+          "--hop-losses-from/-below: before the gate opens the hop losses give the model no gradient (the same as training without them), after it "
+          "they do; the gate opens at the first step past both the step and the answer-loss level, and stays open")
     check(other_heads_keep_the_parameters(tokenizer),
           "--heads H:KV splits the width into other heads with the same parameter count (H/KV kept), and refuses what does not divide")
     check(no_hop_guess_counted(tokenizer),
@@ -442,11 +443,12 @@ def quiet_hop_head_loss_right(tokenizer):
 
 
 def delayed_hop_losses_leave_the_model_alone(tokenizer):
-    """training_loss with the hop supervision at hop_loss_weight before its first step gives every model
-    weight the gradient of the answer loss alone; at that step the supervised block's gradient differs."""
+    """training_loss with the hop supervision at the gate's weight before its first step gives every model
+    weight the gradient of the answer loss alone; at that step the supervised block's gradient differs.
+    With a loss level too, the gate opens at the first step past both, and stays open."""
     import torch
     from .model import EnclosingProbe, LlamaModel, ModelConfig
-    from .train import HopSupervision, hop_loss_weight, training_loss
+    from .train import HopLossGate, HopSupervision, training_loss
     config = ModelConfig.named("ci", tokenizer.vocab_size)
     tokens = torch.randint(0, 1000, (1, 61), generator=torch.Generator().manual_seed(5))
     classes = torch.full((1, 61), LOSS_CONTEXT)
@@ -457,7 +459,7 @@ def delayed_hop_losses_leave_the_model_alone(tokenizer):
         torch.manual_seed(6)
         model = LlamaModel(config)
         readout = EnclosingProbe(config, HOP_FIELD_TOKENS - 1)
-        hop = None if step is None else HopSupervision(targets, {0}, hop_loss_weight(step, 1.0, 100), 1, {0: 0}, 1.0, readout,
+        hop = None if step is None else HopSupervision(targets, {0}, HopLossGate(1.0, 100).weight(step), 1, {0: 0}, 1.0, readout,
                                                        False, True, 0.0)
 
         def hidden_model(inputs, model=model, hop=hop):
@@ -465,7 +467,15 @@ def delayed_hop_losses_leave_the_model_alone(tokenizer):
         loss, _ = training_loss(model, hidden_model, tokens, classes, 0.0, 0.0, torch.Generator().manual_seed(7), hop_attention=hop)
         loss.backward()
         gradients[step] = torch.cat([parameter.grad.flatten() for parameter in model.parameters()])
-    return (hop_loss_weight(99, 1.0, 100) == 0.0 and hop_loss_weight(100, 1.0, 100) == 1.0
+    by_loss = HopLossGate(2.0, from_step=5, below=0.5, window=3)
+    weights = []
+    for step, answer_loss in enumerate([0.9, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.9, 0.9, 0.9]):
+        weights.append(by_loss.weight(step))
+        by_loss.record(answer_loss)
+    # Steps 0-4 are before from_step; at step 5 the last three losses average 0.4: on from there, whatever comes after.
+    return (HopLossGate(1.0, 100).weight(99) == 0.0 and HopLossGate(1.0, 100).weight(100) == 1.0
+            and weights == [0.0] * 5 + [2.0] * 5 and by_loss.started_at == 5
+            and HopLossGate(1.0, below=0.5, window=3).weight(10) == 0.0
             and torch.allclose(gradients[None], gradients[99], atol=1e-7)
             and not torch.allclose(gradients[None], gradients[100], atol=1e-5))
 

@@ -117,6 +117,10 @@ def parse_arguments(argv):
                         help="with --hop-attention-weight: the hop losses count (weight > 0) only from this step on, so that "
                              "the one-hop lookups, which form in the first 2 000-3 000 steps, form before the hop losses "
                              "compete with them; before it they are computed and logged at weight 0; 0: from the start")
+    parser.add_argument("--hop-losses-below", type=float, default=None,
+                        help="with --hop-attention-weight: the hop losses count only once the answer loss, averaged over "
+                             "the last 100 steps, is at most this (and the step at least --hop-losses-from): the lookups have "
+                             "formed then, which happens 2 000 to 4 000 steps in, varying from run to run")
     parser.add_argument("--confine-hop-losses", action="store_true",
                         help="the hop-attention and hop-value losses reach only the supervised heads' own projections, not the "
                              "layers below them: a loss no single head can bring low otherwise unsettles what every answer "
@@ -209,9 +213,25 @@ def parse_heads(text, width):
     return heads, kv_heads
 
 
-def hop_loss_weight(step, weight, from_step):
-    """The hop losses' weight at a step: none before --hop-losses-from (computed, logged, no gradient)."""
-    return weight if step >= from_step else 0.0
+class HopLossGate:
+    """When the hop losses count (before, they are computed and logged at weight 0: no gradient): from
+    step `from_step` on and, with `below`, only once the answer loss averaged over the last `window`
+    steps has come down to it, a sign that the one-hop lookups have formed; once on, they stay on."""
+
+    def __init__(self, weight, from_step=0, below=None, window=100):
+        self.full_weight, self.from_step, self.below = weight, from_step, below
+        self.recent = collections.deque(maxlen=window)
+        self.started_at = None
+
+    def record(self, answer_loss):
+        if answer_loss is not None:
+            self.recent.append(answer_loss)
+
+    def weight(self, step):
+        if self.started_at is None and step >= self.from_step and (
+                self.below is None or (len(self.recent) == self.recent.maxlen and sum(self.recent) / len(self.recent) <= self.below)):
+            self.started_at = step
+        return self.full_weight if self.started_at is not None else 0.0
 
 
 def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value_weight=0.0, readout=None, kinds_present=None,
@@ -483,16 +503,20 @@ def main(argv=None):
             raise SystemExit("--lookup-attention-head must be another head of the model")
         if arguments.hop_losses_from < 0:
             raise SystemExit("--hop-losses-from must not be negative")
-        log("hop attention: head %d of block %d (counting from 0), weight %g, value weight %g, from step %d" % (
+        log("hop attention: head %d of block %d (counting from 0), weight %g, value weight %g, from step %d%s" % (
             arguments.hop_attention_head, hop_layer, arguments.hop_attention_weight, arguments.hop_value_weight,
-            arguments.hop_losses_from))
+            arguments.hop_losses_from, "" if arguments.hop_losses_below is None
+            else ", once the answer loss is at most %g" % arguments.hop_losses_below))
         if arguments.lookup_attention_head is not None:
             log("lookup attention: head %d of the same block" % arguments.lookup_attention_head)
     elif (arguments.hop_value_weight or arguments.lookup_attention_head is not None or arguments.confine_hop_losses
-          or arguments.hop_value_readout != "output" or arguments.hop_head_quiet or arguments.hop_losses_from):
-        raise SystemExit("--hop-value-weight, --hop-value-readout, --hop-head-quiet, --hop-losses-from, --lookup-attention-head and "
+          or arguments.hop_value_readout != "output" or arguments.hop_head_quiet or arguments.hop_losses_from
+          or arguments.hop_losses_below is not None):
+        raise SystemExit("--hop-value-weight, --hop-value-readout, --hop-head-quiet, --hop-losses-from/-below, --lookup-attention-head and "
                          "--confine-hop-losses need --hop-attention-weight")
     attention_heads = {TARGET_SECOND_HOP: arguments.hop_attention_head, TARGET_LOOKUP: arguments.lookup_attention_head}
+    hop_gate = (HopLossGate(arguments.hop_attention_weight, arguments.hop_losses_from, arguments.hop_losses_below)
+                if arguments.hop_attention_weight > 0 else None)
     # The residual streams (after how many blocks) the enclosing probe and the hop-attention loss read.
     layers = {layer for layer, used in ((enclosing_layer, probe is not None), (hop_layer, arguments.hop_attention_weight > 0)) if used}
     if layers:
@@ -544,7 +568,7 @@ def main(argv=None):
                 kinds_present = set(np.unique(batch_hops[..., 3][batch_hops[..., 0] > 0]).tolist())
                 hop_attention = HopSupervision(
                     torch.from_numpy(np.ascontiguousarray(batch_hops[:, :slots]).astype(np.int64)).to(device, non_blocking=True),
-                    kinds_present, hop_loss_weight(step, arguments.hop_attention_weight, arguments.hop_losses_from),
+                    kinds_present, hop_gate.weight(step),
                     hop_layer, attention_heads, arguments.hop_value_weight,
                     hop_readout, arguments.confine_hop_losses, arguments.hop_value_readout == "output", arguments.hop_head_quiet)
             if use_autocast:
@@ -565,6 +589,10 @@ def main(argv=None):
             tokens_seen += tokens.numel() * world
             window_tokens += tokens.numel() * world
             window_stats.append(stats)
+            if hop_gate is not None:
+                hop_gate.record(stats.get("answer_loss"))
+                if hop_gate.started_at == step and (hop_gate.from_step or hop_gate.below is not None):
+                    log("step %d: the hop losses are on" % step)
             if (step + 1) % arguments.log_every == 0 or step == arguments.steps - 1:
                 elapsed = time.time() - window_started
                 entry = {"step": step + 1, "tokens": tokens_seen, "lr": optimizer.param_groups[0]["lr"],
@@ -636,7 +664,9 @@ def main(argv=None):
                "hop_attention": ({"weight": arguments.hop_attention_weight, "layer": hop_layer, "head": arguments.hop_attention_head,
                                  "value_weight": arguments.hop_value_weight, "lookup_head": arguments.lookup_attention_head,
                                  "confined": arguments.confine_hop_losses, "readout": arguments.hop_value_readout,
-                                 "quiet": arguments.hop_head_quiet, "from_step": arguments.hop_losses_from}
+                                 "quiet": arguments.hop_head_quiet, "from_step": arguments.hop_losses_from,
+                                 "below_answer_loss": arguments.hop_losses_below,
+                                 "started_at": hop_gate.started_at if hop_gate is not None else None}
                                  if arguments.hop_attention_weight > 0 else None),
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
                                "short_batch": arguments.short_batch or arguments.batch * (seq_len // arguments.short_seq_len)}
