@@ -230,8 +230,8 @@ def run_checks():
     check(quiet_hop_head_loss_right(tokenizer),
           "--hop-head-quiet: the hop head's squared output size over the residual's, at the lookups only, weighted")
     check(delayed_hop_losses_leave_the_model_alone(tokenizer),
-          "--hop-losses-from/-below: before the gate opens the hop losses give the model no gradient (the same as training without them), after it "
-          "they do; the gate opens at the first step past both the step and the answer-loss level, and stays open")
+          "--hop-losses-from/-after-lookups: before the gate opens the hop losses give the model no gradient (the same as training without "
+          "them), after it they do; it opens at the first step past both the step and the lookups' accuracy (counted right), and stays open")
     check(other_heads_keep_the_parameters(tokenizer),
           "--heads H:KV splits the width into other heads with the same parameter count (H/KV kept), and refuses what does not divide")
     check(no_hop_guess_counted(tokenizer),
@@ -445,7 +445,7 @@ def quiet_hop_head_loss_right(tokenizer):
 def delayed_hop_losses_leave_the_model_alone(tokenizer):
     """training_loss with the hop supervision at the gate's weight before its first step gives every model
     weight the gradient of the answer loss alone; at that step the supervised block's gradient differs.
-    With a loss level too, the gate opens at the first step past both, and stays open."""
+    With a lookup accuracy too, the gate opens at the first step past both, and stays open."""
     import torch
     from .model import EnclosingProbe, LlamaModel, ModelConfig
     from .train import HopLossGate, HopSupervision, training_loss
@@ -467,15 +467,17 @@ def delayed_hop_losses_leave_the_model_alone(tokenizer):
         loss, _ = training_loss(model, hidden_model, tokens, classes, 0.0, 0.0, torch.Generator().manual_seed(7), hop_attention=hop)
         loss.backward()
         gradients[step] = torch.cat([parameter.grad.flatten() for parameter in model.parameters()])
-    by_loss = HopLossGate(2.0, from_step=5, below=0.5, window=3)
+    by_lookups = HopLossGate(2.0, from_step=5, lookups_at_least=0.5, window=3)
     weights = []
-    for step, answer_loss in enumerate([0.9, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.9, 0.9, 0.9]):
-        weights.append(by_loss.weight(step))
-        by_loss.record(answer_loss)
-    # Steps 0-4 are before from_step; at step 5 the last three losses average 0.4: on from there, whatever comes after.
+    for step, accuracy in enumerate([0.1, 0.6, None, 0.6, 0.2, 0.8, 0.9, 0.0, 0.0, 0.0]):
+        weights.append(by_lookups.weight(step))
+        by_lookups.record(accuracy)
+    # Steps 0-4 are before from_step (and steps without lookups, None, do not count); at step 5 the last
+    # three accuracies (0.6, 0.6, 0.2) average below 0.5, at step 6 (0.6, 0.2, 0.8) above: on from there.
+    right_lookups = lookup_first_accuracy_right(tokenizer)
     return (HopLossGate(1.0, 100).weight(99) == 0.0 and HopLossGate(1.0, 100).weight(100) == 1.0
-            and weights == [0.0] * 5 + [2.0] * 5 and by_loss.started_at == 5
-            and HopLossGate(1.0, below=0.5, window=3).weight(10) == 0.0
+            and weights == [0.0] * 6 + [2.0] * 4 and by_lookups.started_at == 6
+            and HopLossGate(1.0, lookups_at_least=0.5, window=3).weight(10) == 0.0 and right_lookups
             and torch.allclose(gradients[None], gradients[99], atol=1e-7)
             and not torch.allclose(gradients[None], gradients[100], atol=1e-5))
 
@@ -500,6 +502,30 @@ def other_heads_keep_the_parameters(tokenizer):
             refused.append(True)
     return (other.n_head == 4 and other.n_head_kv == 2 and other.head_dim == 16 and split.parameter_count() == plain.parameter_count()
             and tuple(hidden.shape) == (1, 9, config.n_embd) and all(refused))
+
+
+def lookup_first_accuracy_right(tokenizer):
+    """train.lookup_first_accuracy counts, over the lookup targets only (not second hops, not padding),
+    how often the model's top prediction before the value's first token is that token."""
+    import torch
+    from .model import LlamaModel, ModelConfig
+    from .train import lookup_first_accuracy
+    torch.manual_seed(8)
+    config = ModelConfig.named("ci", tokenizer.vocab_size)
+    model = LlamaModel(config)
+    tokens = torch.randint(0, 1000, (2, 41))
+    with torch.no_grad():
+        hidden = model.hidden(tokens[:, :-1])
+        top = model.logits_at(hidden).argmax(-1)
+    # Make two of the three lookups right: the token after each is set to the model's prediction there.
+    tokens[0, 30], tokens[1, 20] = top[0, 29], top[1, 19]
+    tokens[0, 35] = (top[0, 34] + 1) % 1000
+    targets = torch.tensor([[[30, 2, 4, 1, 0], [35, 2, 4, 1, 0], [25, 2, 4, 0, 0]],
+                            [[20, 2, 4, 1, 0], [-1] * 5, [-1] * 5]])
+    no_lookups = targets.clone()
+    no_lookups[..., 3] = 0
+    return (abs(lookup_first_accuracy(model, hidden, tokens, targets) - 2 / 3) < 1e-9
+            and lookup_first_accuracy(model, hidden, tokens, no_lookups) is None)
 
 
 def no_hop_guess_counted(tokenizer):

@@ -117,10 +117,10 @@ def parse_arguments(argv):
                         help="with --hop-attention-weight: the hop losses count (weight > 0) only from this step on, so that "
                              "the one-hop lookups, which form in the first 2 000-3 000 steps, form before the hop losses "
                              "compete with them; before it they are computed and logged at weight 0; 0: from the start")
-    parser.add_argument("--hop-losses-below", type=float, default=None,
-                        help="with --hop-attention-weight: the hop losses count only once the answer loss, averaged over "
-                             "the last 100 steps, is at most this (and the step at least --hop-losses-from): the lookups have "
-                             "formed then, which happens 2 000 to 4 000 steps in, varying from run to run")
+    parser.add_argument("--hop-losses-after-lookups", type=float, default=None,
+                        help="with --hop-attention-weight: the hop losses count only once the one-hop lookups have formed: "
+                             "their answers' first token right at least this share of the time over the last 100 steps (and "
+                             "the step at least --hop-losses-from). They form 2 000 to 4 000 steps in, varying from run to run")
     parser.add_argument("--confine-hop-losses", action="store_true",
                         help="the hop-attention and hop-value losses reach only the supervised heads' own projections, not the "
                              "layers below them: a loss no single head can bring low otherwise unsettles what every answer "
@@ -215,21 +215,23 @@ def parse_heads(text, width):
 
 class HopLossGate:
     """When the hop losses count (before, they are computed and logged at weight 0: no gradient): from
-    step `from_step` on and, with `below`, only once the answer loss averaged over the last `window`
-    steps has come down to it, a sign that the one-hop lookups have formed; once on, they stay on."""
+    step `from_step` on and, with `lookups_at_least`, only once the one-hop lookups have formed: their
+    answers' first token right (training_loss's lookup_first_accuracy) at least that often over the
+    last `window` steps that had lookups. Once on, they stay on."""
 
-    def __init__(self, weight, from_step=0, below=None, window=100):
-        self.full_weight, self.from_step, self.below = weight, from_step, below
+    def __init__(self, weight, from_step=0, lookups_at_least=None, window=100):
+        self.full_weight, self.from_step, self.lookups_at_least = weight, from_step, lookups_at_least
         self.recent = collections.deque(maxlen=window)
         self.started_at = None
 
-    def record(self, answer_loss):
-        if answer_loss is not None:
-            self.recent.append(answer_loss)
+    def record(self, lookup_accuracy):
+        if lookup_accuracy is not None:
+            self.recent.append(lookup_accuracy)
 
     def weight(self, step):
         if self.started_at is None and step >= self.from_step and (
-                self.below is None or (len(self.recent) == self.recent.maxlen and sum(self.recent) / len(self.recent) <= self.below)):
+                self.lookups_at_least is None
+                or (len(self.recent) == self.recent.maxlen and sum(self.recent) / len(self.recent) >= self.lookups_at_least)):
             self.started_at = step
         return self.full_weight if self.started_at is not None else 0.0
 
@@ -309,6 +311,22 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
     return sum(losses), {key: float(value) for key, value in stats.items()}
 
 
+def lookup_first_accuracy(model, hidden, tokens, hop_targets):
+    """How often the model's own answer gets a one-hop lookup's value's first token (hop_targets rows
+    of kind TARGET_LOOKUP) as its top prediction; None without lookups. The signal that the lookups
+    have formed (HopLossGate)."""
+    answer, kinds = hop_targets[..., 0], hop_targets[..., 3]
+    chosen = (answer > 0) & (kinds == TARGET_LOOKUP)
+    count = int(chosen.sum())
+    if not count:
+        return None
+    with torch.no_grad():
+        at = (answer - 1).clamp(min=0)
+        predicted = model.logits_at(torch.gather(hidden, 1, at[..., None].expand(-1, -1, hidden.shape[-1]))).argmax(-1)
+        wanted = torch.gather(tokens, 1, answer.clamp(min=0))
+        return float(((predicted == wanted) & chosen).sum()) / count
+
+
 def training_loss(model, hidden_model, tokens, classes, context_rate, context_weight, generator, self_reference_weight=1.0,
                   second_hop_weight=0.0, enclosing=None, hop_attention=None):
     """Next-token loss on every answer token plus a random sample of workspace/code tokens, plus the
@@ -370,6 +388,9 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
             stats.update(probe_stats)
     if hop_attention is not None:
         hop = hop_attention
+        lookup_accuracy = lookup_first_accuracy(model, hidden, tokens, hop.targets)
+        if lookup_accuracy is not None:
+            stats["lookup_first_accuracy"] = lookup_accuracy
         # value_weight and quiet_weight are relative to the attention loss's weight: the whole is scaled by `weight`.
         attention_loss, attention_stats = hop_attention_loss(model, residual_after[hop.layer], tokens, hop.targets, hop.layer, hop.heads,
                                                              hop.value_weight, hop.readout, hop.kinds_present, hop.confined,
@@ -473,7 +494,8 @@ def main(argv=None):
                                   self_reference_placement=arguments.self_reference_placement,
                                   enclosing_labels=arguments.enclosing_loss_weight > 0,
                                   hop_targets=arguments.hop_attention_weight > 0,
-                                  lookup_targets=arguments.lookup_attention_head is not None or arguments.hop_head_quiet > 0,
+                                  lookup_targets=(arguments.lookup_attention_head is not None or arguments.hop_head_quiet > 0
+                                                  or arguments.hop_losses_after_lookups is not None),
                                   fresh_hops_only=arguments.fresh_hops_only)
         return SequenceStream(tokenizer, corpus, settings, arguments.workers)
     short_phase = 0 < arguments.short_seq_len < seq_len
@@ -505,17 +527,17 @@ def main(argv=None):
             raise SystemExit("--hop-losses-from must not be negative")
         log("hop attention: head %d of block %d (counting from 0), weight %g, value weight %g, from step %d%s" % (
             arguments.hop_attention_head, hop_layer, arguments.hop_attention_weight, arguments.hop_value_weight,
-            arguments.hop_losses_from, "" if arguments.hop_losses_below is None
-            else ", once the answer loss is at most %g" % arguments.hop_losses_below))
+            arguments.hop_losses_from, "" if arguments.hop_losses_after_lookups is None
+            else ", once the lookups' first token is right %g of the time" % arguments.hop_losses_after_lookups))
         if arguments.lookup_attention_head is not None:
             log("lookup attention: head %d of the same block" % arguments.lookup_attention_head)
     elif (arguments.hop_value_weight or arguments.lookup_attention_head is not None or arguments.confine_hop_losses
           or arguments.hop_value_readout != "output" or arguments.hop_head_quiet or arguments.hop_losses_from
-          or arguments.hop_losses_below is not None):
-        raise SystemExit("--hop-value-weight, --hop-value-readout, --hop-head-quiet, --hop-losses-from/-below, --lookup-attention-head and "
+          or arguments.hop_losses_after_lookups is not None):
+        raise SystemExit("--hop-value-weight, --hop-value-readout, --hop-head-quiet, --hop-losses-from/-after-lookups, --lookup-attention-head and "
                          "--confine-hop-losses need --hop-attention-weight")
     attention_heads = {TARGET_SECOND_HOP: arguments.hop_attention_head, TARGET_LOOKUP: arguments.lookup_attention_head}
-    hop_gate = (HopLossGate(arguments.hop_attention_weight, arguments.hop_losses_from, arguments.hop_losses_below)
+    hop_gate = (HopLossGate(arguments.hop_attention_weight, arguments.hop_losses_from, arguments.hop_losses_after_lookups)
                 if arguments.hop_attention_weight > 0 else None)
     # The residual streams (after how many blocks) the enclosing probe and the hop-attention loss read.
     layers = {layer for layer, used in ((enclosing_layer, probe is not None), (hop_layer, arguments.hop_attention_weight > 0)) if used}
@@ -590,8 +612,8 @@ def main(argv=None):
             window_tokens += tokens.numel() * world
             window_stats.append(stats)
             if hop_gate is not None:
-                hop_gate.record(stats.get("answer_loss"))
-                if hop_gate.started_at == step and (hop_gate.from_step or hop_gate.below is not None):
+                hop_gate.record(stats.get("lookup_first_accuracy"))
+                if hop_gate.started_at == step and (hop_gate.from_step or hop_gate.lookups_at_least is not None):
                     log("step %d: the hop losses are on" % step)
             if (step + 1) % arguments.log_every == 0 or step == arguments.steps - 1:
                 elapsed = time.time() - window_started
@@ -601,7 +623,7 @@ def main(argv=None):
                             "second_hop_loss", "second_hop_accuracy", "repeated_hop_accuracy", "enclosing_loss", "enclosing_function_accuracy",
                             "enclosing_path_accuracy", "hop_attention_loss", "hop_attention_mass", "hop_value_loss", "hop_value_accuracy",
                             "lookup_attention_loss", "lookup_attention_mass", "lookup_value_loss", "lookup_value_accuracy",
-                            "hop_head_size_at_lookups"):
+                            "hop_head_size_at_lookups", "lookup_first_accuracy"):
                     values = [s[key] for s in window_stats if key in s]
                     if values:
                         entry[key] = sum(values) / len(values)
@@ -621,6 +643,8 @@ def main(argv=None):
                     enclosing_text += " hop_value_loss %.3f hop_value_acc %.3f" % (entry["hop_value_loss"], entry["hop_value_accuracy"])
                 if "hop_head_size_at_lookups" in entry:
                     enclosing_text += " hop_head_size_at_lookups %.3f" % entry["hop_head_size_at_lookups"]
+                if "lookup_first_accuracy" in entry:
+                    enclosing_text += " lookup_first_acc %.3f" % entry["lookup_first_accuracy"]
                 if "lookup_attention_mass" in entry:
                     enclosing_text += " lookup_attention_mass %.3f" % entry["lookup_attention_mass"]
                 if "lookup_value_loss" in entry:
@@ -665,7 +689,7 @@ def main(argv=None):
                                  "value_weight": arguments.hop_value_weight, "lookup_head": arguments.lookup_attention_head,
                                  "confined": arguments.confine_hop_losses, "readout": arguments.hop_value_readout,
                                  "quiet": arguments.hop_head_quiet, "from_step": arguments.hop_losses_from,
-                                 "below_answer_loss": arguments.hop_losses_below,
+                                 "after_lookups": arguments.hop_losses_after_lookups,
                                  "started_at": hop_gate.started_at if hop_gate is not None else None}
                                  if arguments.hop_attention_weight > 0 else None),
                "curriculum": ({"short_seq_len": arguments.short_seq_len, "short_share": arguments.short_share,
