@@ -361,6 +361,24 @@ describe("training pipeline against llama.cpp", () => {
         await assertLogitsMatch(llama, check.gguf, check, false, "ci (quantized)");
     });
 
+    it("trains with other attention heads (--heads) and llama.cpp computes that model as PyTorch does", async () => {
+        const outFolder = path.join(workFolder, "heads");
+        const result = spawnSync(python, ["-m", "kvtrain.train", "--model", "ci", "--heads", "4:2", "--steps", "2", "--device", "cpu",
+            "--seq-len", "768", "--eval-sizes", "", "--workers", "0", "--code-file-limit", "20", "--out", outFolder],
+        {cwd: trainFolder, encoding: "utf8", timeout: 5 * 60_000});
+        assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+        const summary = JSON.parse(readFileSync(path.join(outFolder, "ci-summary.json"), "utf8")) as {config: {n_head: number; n_head_kv: number; head_dim: number}};
+        assert.deepEqual([summary.config.n_head, summary.config.n_head_kv, summary.config.head_dim], [4, 2, 16]);
+        const headsCheck = runPipelineCheck(python, path.join(outFolder, "check"), ["--gguf", path.join(outFolder, "ci.gguf")]);
+        const model = await llama.loadModel({modelPath: headsCheck.f32Gguf});
+        try {
+            assert.equal(model.fileInfo.metadata.llama?.attention?.head_count, 4);
+        } finally {
+            await model.dispose();
+        }
+        await assertLogitsMatch(llama, headsCheck.f32Gguf, headsCheck, true, "ci with 4 heads (F32)");
+    });
+
     // small's PyTorch answers on CPU are slow, so it answers fewer questions.
     for (const [name, questionCount] of [["tiny", 10], ["small", 4]] as const) {
         const ggufPath = path.join(repositoryRoot, "models", `${name}.gguf`);
