@@ -231,7 +231,8 @@ def run_checks():
           "--hop-head-quiet: the hop head's squared output size over the residual's, at the lookups only, weighted")
     check(delayed_hop_losses_leave_the_model_alone(tokenizer),
           "--hop-losses-from/-after-lookups: before the gate opens the hop losses give the model no gradient (the same as training without "
-          "them), after it they do; it opens at the first step past both the step and the lookups' accuracy (counted right), and stays open")
+          "them), after it they do; a lookup head's losses count all along; it opens at the first step past both the step and the "
+          "lookups' accuracy (counted right), and stays open")
     check(other_heads_keep_the_parameters(tokenizer),
           "--heads H:KV splits the width into other heads with the same parameter count (H/KV kept), and refuses what does not divide")
     check(no_hop_guess_counted(tokenizer),
@@ -459,25 +460,26 @@ def delayed_hop_losses_leave_the_model_alone(tokenizer):
         torch.manual_seed(6)
         model = LlamaModel(config)
         readout = EnclosingProbe(config, HOP_FIELD_TOKENS - 1)
-        hop = None if step is None else HopSupervision(targets, {0}, HopLossGate(1.0, 100).weight(step), 1, {0: 0}, 1.0, readout,
-                                                       False, True, 0.0)
+        hop = None if step is None else HopSupervision(targets, {0}, 1.0, 1, {0: 0}, 1.0, readout, False, True, 0.0,
+                                                       1.0 if HopLossGate(100).is_open(step) else 0.0)
 
         def hidden_model(inputs, model=model, hop=hop):
             return model.hidden_and_layers(inputs, {1}) if hop is not None else model.hidden(inputs)
         loss, _ = training_loss(model, hidden_model, tokens, classes, 0.0, 0.0, torch.Generator().manual_seed(7), hop_attention=hop)
         loss.backward()
         gradients[step] = torch.cat([parameter.grad.flatten() for parameter in model.parameters()])
-    by_lookups = HopLossGate(2.0, from_step=5, lookups_at_least=0.5, window=3)
-    weights = []
+    by_lookups = HopLossGate(from_step=5, lookups_at_least=0.5, window=3)
+    opened = []
     for step, accuracy in enumerate([0.1, 0.6, None, 0.6, 0.2, 0.8, 0.9, 0.0, 0.0, 0.0]):
-        weights.append(by_lookups.weight(step))
+        opened.append(by_lookups.is_open(step))
         by_lookups.record(accuracy)
     # Steps 0-4 are before from_step (and steps without lookups, None, do not count); at step 5 the last
     # three accuracies (0.6, 0.6, 0.2) average below 0.5, at step 6 (0.6, 0.2, 0.8) above: on from there.
     right_lookups = lookup_first_accuracy_right(tokenizer)
-    return (HopLossGate(1.0, 100).weight(99) == 0.0 and HopLossGate(1.0, 100).weight(100) == 1.0
-            and weights == [0.0] * 6 + [2.0] * 4 and by_lookups.started_at == 6
-            and HopLossGate(1.0, lookups_at_least=0.5, window=3).weight(10) == 0.0 and right_lookups
+    return (not HopLossGate(100).is_open(99) and HopLossGate(100).is_open(100)
+            and opened == [False] * 6 + [True] * 4 and by_lookups.started_at == 6
+            and not HopLossGate(lookups_at_least=0.5, window=3).is_open(10) and right_lookups
+            and closed_gate_keeps_lookup_losses(tokenizer)
             and torch.allclose(gradients[None], gradients[99], atol=1e-7)
             and not torch.allclose(gradients[None], gradients[100], atol=1e-5))
 
@@ -502,6 +504,25 @@ def other_heads_keep_the_parameters(tokenizer):
             refused.append(True)
     return (other.n_head == 4 and other.n_head_kv == 2 and other.head_dim == 16 and split.parameter_count() == plain.parameter_count()
             and tuple(hidden.shape) == (1, 9, config.n_embd) and all(refused))
+
+
+def closed_gate_keeps_lookup_losses(tokenizer):
+    """With a lookup head and the gate closed (second_hop_scale 0), hop_attention_loss is the loss of the
+    lookup targets alone; the quiet loss, a second-hop loss, is off too."""
+    import torch
+    from .model import EnclosingProbe, LlamaModel, ModelConfig
+    from .train import hop_attention_loss
+    torch.manual_seed(9)
+    config = ModelConfig.named("ci", tokenizer.vocab_size)
+    model = LlamaModel(config)
+    tokens = torch.randint(0, 1000, (1, 61))
+    residual = model.hidden_and_layers(tokens[:, :-1], {1})[1][1]
+    targets = torch.tensor([[[40, 5, 9, 0, 0], [45, 5, 9, 0, 1], [50, 20, 23, 1, 0], [55, 30, 33, 1, 0]]])
+    readout = EnclosingProbe(config, HOP_FIELD_TOKENS - 1)
+    closed, _ = hop_attention_loss(model, residual, tokens, targets, 1, {0: 0, 1: 1}, 0.5, readout, quiet_weight=2.0, second_hop_scale=0.0)
+    lookups_only, _ = hop_attention_loss(model, residual, tokens, targets[:, 2:], 1, {0: 0, 1: 1}, 0.5, readout)
+    opened, _ = hop_attention_loss(model, residual, tokens, targets, 1, {0: 0, 1: 1}, 0.5, readout, quiet_weight=2.0)
+    return abs(float(closed - lookups_only)) < 1e-6 and float(opened - closed) > 0.1
 
 
 def lookup_first_accuracy_right(tokenizer):

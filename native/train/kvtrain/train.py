@@ -114,9 +114,9 @@ def parse_arguments(argv):
                              "output, against the residual's, where a one-hop lookup's answer is predicted: the head must "
                              "not push hop tokens there (models/small.md, session of 2026-12-07, fourth); 0: off")
     parser.add_argument("--hop-losses-from", type=int, default=0,
-                        help="with --hop-attention-weight: the hop losses count (weight > 0) only from this step on, so that "
-                             "the one-hop lookups, which form in the first 2 000-3 000 steps, form before the hop losses "
-                             "compete with them; before it they are computed and logged at weight 0; 0: from the start")
+                        help="with --hop-attention-weight: the second-hop losses count only from this step on, so that the "
+                             "one-hop lookups form before the hop losses compete with them (before, they are computed and "
+                             "logged at weight 0; a --lookup-attention-head's losses count from the start); 0: from the start")
     parser.add_argument("--hop-losses-after-lookups", type=float, default=None,
                         help="with --hop-attention-weight: the hop losses count only once the one-hop lookups have formed: "
                              "their answers' first token right at least this share of the time over the last 100 steps (and "
@@ -199,7 +199,7 @@ def enclosing_probe_loss(model, probe, intermediate, labels, sample_rate, genera
 # targets [batch, targets, 5] and the kinds among them (a host-side set), the loss weight, the
 # supervised block and heads by target kind, then hop_attention_loss's options.
 HopSupervision = collections.namedtuple("HopSupervision", "targets kinds_present weight layer heads value_weight readout confined "
-                                                          "first_through_output quiet_weight")
+                                                          "first_through_output quiet_weight second_hop_scale", defaults=(1.0,))
 
 
 def parse_heads(text, width):
@@ -214,13 +214,14 @@ def parse_heads(text, width):
 
 
 class HopLossGate:
-    """When the hop losses count (before, they are computed and logged at weight 0: no gradient): from
-    step `from_step` on and, with `lookups_at_least`, only once the one-hop lookups have formed: their
-    answers' first token right (training_loss's lookup_first_accuracy) at least that often over the
-    last `window` steps that had lookups. Once on, they stay on."""
+    """When the second-hop losses count (before, they are computed and logged at weight 0: no gradient;
+    a supervised lookup head's losses count from the start): from step `from_step` on and, with
+    `lookups_at_least`, only once the one-hop lookups have formed: their answers' first token right
+    (training_loss's lookup_first_accuracy) at least that often over the last `window` steps that had
+    lookups. Once open, it stays open."""
 
-    def __init__(self, weight, from_step=0, lookups_at_least=None, window=100):
-        self.full_weight, self.from_step, self.lookups_at_least = weight, from_step, lookups_at_least
+    def __init__(self, from_step=0, lookups_at_least=None, window=100):
+        self.from_step, self.lookups_at_least = from_step, lookups_at_least
         self.recent = collections.deque(maxlen=window)
         self.started_at = None
 
@@ -228,16 +229,16 @@ class HopLossGate:
         if lookup_accuracy is not None:
             self.recent.append(lookup_accuracy)
 
-    def weight(self, step):
+    def is_open(self, step):
         if self.started_at is None and step >= self.from_step and (
                 self.lookups_at_least is None
                 or (len(self.recent) == self.recent.maxlen and sum(self.recent) / len(self.recent) >= self.lookups_at_least)):
             self.started_at = step
-        return self.full_weight if self.started_at is not None else 0.0
+        return self.started_at is not None
 
 
 def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value_weight=0.0, readout=None, kinds_present=None,
-                       confined=False, first_through_output=True, quiet_weight=0.0):
+                       confined=False, first_through_output=True, quiet_weight=0.0, second_hop_scale=1.0):
     """(loss, stats): for each kind of target (data_stream.TARGET_*) that `heads` gives a head of block
     `layer`, the mean -log of the attention mass that head puts, at the place predicting the target's
     answer token, on what that token is found from (second hops: the workspace's error message or the
@@ -253,7 +254,9 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
     supervised heads' projections (model._head_inputs). first_through_output False: every token, the
     first too, is read through `readout` (one projection per token of a field). quiet_weight (with
     value_weight): plus that weight times the mean squared size of the second-hop head's output, over
-    the residual's, where a lookup's answer is predicted (lookup targets in hop_targets)."""
+    the residual's, where a lookup's answer is predicted (lookup targets in hop_targets).
+    second_hop_scale multiplies the second-hop kind's losses (its attention, value and quiet ones):
+    0 while HopLossGate is closed, when only a lookup head's losses count."""
     answer, kinds, places = hop_targets[..., 0], hop_targets[..., 3], hop_targets[..., 4]
     positions = torch.arange(residual.shape[1], device=residual.device)
     # Padding slots attend "to" position 0, a finite stand-in, and are masked out of every mean.
@@ -272,11 +275,12 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
         chosen, any_chosen = targets_of(kind)
         if head is None or not any_chosen:
             continue
+        scale = second_hop_scale if kind == TARGET_SECOND_HOP else 1.0
         count = chosen.sum().clamp(min=1)
         log_weights = model.attention_log_weights(residual, layer, head, queries, confined)
         log_mass = torch.logsumexp(log_weights.masked_fill(~inside, float("-inf")), dim=-1)
         attention_loss = -(log_mass * chosen).sum() / count
-        losses.append(attention_loss)
+        losses.append(scale * attention_loss)
         stats.update({name + "_attention_loss": attention_loss.detach(),
                       name + "_attention_mass": (log_mass.detach().exp() * chosen).sum() / count})
         if not value_weight:
@@ -296,7 +300,7 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
             value_loss_sum = value_loss_sum + (cross_entropy * at).sum()
             value_right_sum = value_right_sum + ((logits.argmax(-1) == wanted) & at).sum()
         value_loss = value_loss_sum / value_count
-        losses.append(value_weight * value_loss)
+        losses.append(scale * value_weight * value_loss)
         stats.update({name + "_value_loss": value_loss.detach(), name + "_value_accuracy": value_right_sum / value_count})
         at_lookups, any_lookups = targets_of(TARGET_LOOKUP)
         if quiet_weight and kind == TARGET_SECOND_HOP and any_lookups:
@@ -304,7 +308,7 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
             at_queries = torch.gather(residual, 1, queries[..., None].expand(-1, -1, residual.shape[-1])).detach().float()
             share = output.float().pow(2).sum(-1) / at_queries.pow(2).sum(-1).clamp(min=1e-6)
             lookups = at_lookups.sum().clamp(min=1)
-            losses.append(quiet_weight * (share * at_lookups).sum() / lookups)
+            losses.append(scale * quiet_weight * (share * at_lookups).sum() / lookups)
             stats["hop_head_size_at_lookups"] = (share.detach().sqrt() * at_lookups).sum() / lookups
     if not losses:
         return None, {}
@@ -394,7 +398,7 @@ def training_loss(model, hidden_model, tokens, classes, context_rate, context_we
         # value_weight and quiet_weight are relative to the attention loss's weight: the whole is scaled by `weight`.
         attention_loss, attention_stats = hop_attention_loss(model, residual_after[hop.layer], tokens, hop.targets, hop.layer, hop.heads,
                                                              hop.value_weight, hop.readout, hop.kinds_present, hop.confined,
-                                                             hop.first_through_output, hop.quiet_weight)
+                                                             hop.first_through_output, hop.quiet_weight, hop.second_hop_scale)
         if attention_loss is not None:
             loss = loss + hop.weight * attention_loss
             stats.update(attention_stats)
@@ -537,7 +541,7 @@ def main(argv=None):
         raise SystemExit("--hop-value-weight, --hop-value-readout, --hop-head-quiet, --hop-losses-from/-after-lookups, --lookup-attention-head and "
                          "--confine-hop-losses need --hop-attention-weight")
     attention_heads = {TARGET_SECOND_HOP: arguments.hop_attention_head, TARGET_LOOKUP: arguments.lookup_attention_head}
-    hop_gate = (HopLossGate(arguments.hop_attention_weight, arguments.hop_losses_from, arguments.hop_losses_after_lookups)
+    hop_gate = (HopLossGate(arguments.hop_losses_from, arguments.hop_losses_after_lookups)
                 if arguments.hop_attention_weight > 0 else None)
     # The residual streams (after how many blocks) the enclosing probe and the hop-attention loss read.
     layers = {layer for layer, used in ((enclosing_layer, probe is not None), (hop_layer, arguments.hop_attention_weight > 0)) if used}
@@ -590,9 +594,9 @@ def main(argv=None):
                 kinds_present = set(np.unique(batch_hops[..., 3][batch_hops[..., 0] > 0]).tolist())
                 hop_attention = HopSupervision(
                     torch.from_numpy(np.ascontiguousarray(batch_hops[:, :slots]).astype(np.int64)).to(device, non_blocking=True),
-                    kinds_present, hop_gate.weight(step),
-                    hop_layer, attention_heads, arguments.hop_value_weight,
-                    hop_readout, arguments.confine_hop_losses, arguments.hop_value_readout == "output", arguments.hop_head_quiet)
+                    kinds_present, arguments.hop_attention_weight, hop_layer, attention_heads, arguments.hop_value_weight,
+                    hop_readout, arguments.confine_hop_losses, arguments.hop_value_readout == "output", arguments.hop_head_quiet,
+                    1.0 if hop_gate.is_open(step) else 0.0)
             if use_autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     loss, stats = training_loss(model, hidden_model, tokens, classes, arguments.context_sample_rate,
