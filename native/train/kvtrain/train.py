@@ -218,7 +218,8 @@ class HopLossGate:
     a supervised lookup head's losses count from the start): from step `from_step` on and, with
     `lookups_at_least`, only once the one-hop lookups have formed: their answers' first token right
     (training_loss's lookup_first_accuracy) at least that often over the last `window` steps that had
-    lookups. Once open, it stays open."""
+    lookups. Once open, it stays open. Each process decides from its own batches: in a data-parallel
+    run the processes may open it a few steps apart (their gradients are averaged all the same)."""
 
     def __init__(self, from_step=0, lookups_at_least=None, window=100):
         self.from_step, self.lookups_at_least = from_step, lookups_at_least
