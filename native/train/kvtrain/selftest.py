@@ -415,19 +415,28 @@ def hop_value_loss_spares_output_weights(tokenizer):
             and head_value is not None and float(head_value.abs().sum()) > 0)
 
 
-def quiet_hop_head_loss_right(tokenizer):
-    """--hop-head-quiet adds its weight times the second-hop head's squared output size over the
-    residual's, averaged over the lookup targets only (computed here target by target)."""
+def hops_and_lookups_on_ci(tokenizer, seed):
+    """(config, model, tokens, residual after block 1, targets) for the hop-loss checks: an untrained
+    `ci` model seeded with `seed`, one 61-token row, two second-hop targets (the first two places of a
+    field) and two lookups (kind 1)."""
     import torch
     from .model import LlamaModel, ModelConfig
-    from .train import hop_attention_loss
-    torch.manual_seed(4)
+    torch.manual_seed(seed)
     config = ModelConfig.named("ci", tokenizer.vocab_size)
     model = LlamaModel(config)
     tokens = torch.randint(0, 1000, (1, 61))
     residual = model.hidden_and_layers(tokens[:, :-1], {1})[1][1]
-    # Two second-hop targets and two lookups (kind 1); no lookup head: the lookups are only where the hop head must be quiet.
     targets = torch.tensor([[[40, 5, 9, 0, 0], [45, 5, 9, 0, 1], [50, 20, 23, 1, 0], [55, 30, 33, 1, 0]]])
+    return config, model, tokens, residual, targets
+
+
+def quiet_hop_head_loss_right(tokenizer):
+    """--hop-head-quiet adds its weight times the second-hop head's squared output size over the
+    residual's, averaged over the lookup targets only (computed here target by target)."""
+    import torch
+    from .train import hop_attention_loss
+    _config, model, tokens, residual, targets = hops_and_lookups_on_ci(tokenizer, 4)
+    # No lookup head: the lookups are only where the hop head must be quiet.
     plain, _ = hop_attention_loss(model, residual, tokens, targets, 1, {0: 0}, 0.5)
     quiet, stats = hop_attention_loss(model, residual, tokens, targets, 1, {0: 0}, 0.5, quiet_weight=2.0)
     shares = []
@@ -509,15 +518,9 @@ def other_heads_keep_the_parameters(tokenizer):
 def closed_gate_keeps_lookup_losses(tokenizer):
     """With a lookup head and the gate closed (second_hop_scale 0), hop_attention_loss is the loss of the
     lookup targets alone; the quiet loss, a second-hop loss, is off too."""
-    import torch
-    from .model import EnclosingProbe, LlamaModel, ModelConfig
+    from .model import EnclosingProbe
     from .train import hop_attention_loss
-    torch.manual_seed(9)
-    config = ModelConfig.named("ci", tokenizer.vocab_size)
-    model = LlamaModel(config)
-    tokens = torch.randint(0, 1000, (1, 61))
-    residual = model.hidden_and_layers(tokens[:, :-1], {1})[1][1]
-    targets = torch.tensor([[[40, 5, 9, 0, 0], [45, 5, 9, 0, 1], [50, 20, 23, 1, 0], [55, 30, 33, 1, 0]]])
+    config, model, tokens, residual, targets = hops_and_lookups_on_ci(tokenizer, 9)
     readout = EnclosingProbe(config, HOP_FIELD_TOKENS - 1)
     closed, _ = hop_attention_loss(model, residual, tokens, targets, 1, {0: 0, 1: 1}, 0.5, readout, quiet_weight=2.0, second_hop_scale=0.0)
     lookups_only, _ = hop_attention_loss(model, residual, tokens, targets[:, 2:], 1, {0: 0, 1: 1}, 0.5, readout)
