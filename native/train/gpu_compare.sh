@@ -3,6 +3,8 @@
 # options under the same time cap and seed; each is exported and evaluated. Variants go round-robin
 # over the GPUs (a one-GPU kind: all share it, each at a fraction of the speed, so compare them with
 # each other, not with runs that had a GPU to themselves).
+# Measured (models/small.md, 2026-12-07, fifth): four `tiny` variants on one H100 got 1 700-2 370 steps
+# each in 6.6 minutes, too few to pass the lookups' plateau; on one GPU compare two at most.
 #   bash gpu_compare.sh <carried folder> <steps> <minutes> <eval workspaces> "<train.py options A>" "<options B>" ["<C>" ["<D>"]]
 # e.g. bash .carry-train/gpu_compare.sh .carry-train 5400 7.0 6 "--data-layout engine" "--data-layout engine --file-list-share 0"
 # KVTRAIN_MODEL=tiny trains `tiny` instead of `small` (its 2k evaluation; a cheap place to try a mechanism).
