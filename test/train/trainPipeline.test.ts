@@ -417,5 +417,17 @@ describe("training pipeline against llama.cpp", () => {
             assert.ok(torchRight > 0, `${name} answers some of the 2k questions right`);
             assert.ok(keptRight >= 0.8 * torchRight, `${name}.gguf through llama.cpp keeps ${keptRight} of PyTorch's ${torchRight} right answers`);
         });
+
+        // The committed models have learnt the one-hop lookups; the signal --hop-losses-after-lookups waits for must
+        // say so on their own training data (each in the layout and at the size it was trained on).
+        it(`committed model ${name}: the hop-loss gate's signal sees its lookups`, {skip: existsSync(ggufPath) ? false : `models/${name}.gguf is not there`}, () => {
+            const jsonPath = path.join(workFolder, `${name}-gate.json`);
+            const [layout, chatTokens, sequences] = name === "tiny" ? ["engine", "2000", "3"] : ["first", "4096", "2"];
+            execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", ggufPath, "--gate-signal", sequences, "--chat-tokens", chatTokens,
+                "--layout", layout, "--json", jsonPath], {cwd: trainFolder, stdio: "inherit", timeout: 5 * 60_000});
+            const [right, total] = (JSON.parse(readFileSync(jsonPath, "utf8")) as {gate_signal: [number, number]}).gate_signal;
+            assert.ok(total >= 5, `${name}: ${total} lookups in the sampled training sequences`);
+            assert.ok(right >= 0.8 * total, `${name}: lookups' first token right ${right}/${total}`);
+        });
     }
 });

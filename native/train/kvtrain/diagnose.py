@@ -18,7 +18,7 @@ import sys
 import torch
 
 from .chat_format import LOSS_ANSWER, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, file_block_tokens
-from .data_stream import DATA_LAYOUTS, TARGET_LOOKUP, TARGET_SECOND_HOP, build_chat
+from .data_stream import DATA_LAYOUTS, TARGET_LOOKUP, TARGET_SECOND_HOP, SequenceStream, StreamSettings, build_chat
 from .qa_generator import SECOND_HOP_FIELDS, generate_workspace
 from .evaluate import _encode_question, encode_prefix, generate_eval_set, prefill
 from .gguf_io import load_gguf
@@ -206,6 +206,29 @@ def head_writes(model, tokenizer, chats, chat_tokens, layout, restate_error_mess
     return result
 
 
+def gate_signal(model, tokenizer, sequences, seq_len, layout, restate_error_messages, device):
+    """(right, total): the hop-loss gate's signal (train.lookup_first_accuracy, the model's own first
+    token of each looked-up value) over `sequences` training sequences of seq_len tokens, drawn as
+    training draws them (workspace chats only, no plain code), one at a time."""
+    import numpy as np
+    from .train import lookup_first_accuracy
+    settings = StreamSettings(seq_len=seq_len + 1, seed=7, layout=DATA_LAYOUTS[layout], code_share=0.0,
+                              restate_error_messages=restate_error_messages, hop_targets=True, lookup_targets=True)
+    stream = SequenceStream(tokenizer, None, settings, 0)
+    right, total = 0.0, 0
+    for _ in range(sequences):
+        ids, _classes, _labels, hops = stream.next_batch(1)
+        tokens = torch.from_numpy(ids.astype(np.int64)).to(device)
+        targets = torch.from_numpy(hops.astype(np.int64)).to(device)
+        count = int(((targets[..., 0] > 0) & (targets[..., 3] == TARGET_LOOKUP)).sum())
+        with torch.no_grad():
+            accuracy = lookup_first_accuracy(model, model.hidden(tokens[:, :-1]), tokens, targets)
+        if accuracy is not None:
+            right, total = right + accuracy * count, total + count
+    stream.close()
+    return round(right), total
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gguf", required=True)
@@ -225,9 +248,20 @@ def main(argv=None):
     parser.add_argument("--head-writes", metavar="BLOCK:HEAD",
                         help="with --training-chats: instead, what that head alone writes where hop and lookup answers "
                              "are predicted (head_writes)")
+    parser.add_argument("--gate-signal", type=int, default=0, metavar="SEQUENCES",
+                        help="instead: what --hop-losses-after-lookups would read (train.lookup_first_accuracy) on this "
+                             "many training sequences of --chat-tokens tokens")
     arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
     tokenizer = shared_tokenizer()
     model = load_gguf(arguments.gguf).to(arguments.device)
+    if arguments.gate_signal:
+        right, total = gate_signal(model, tokenizer, arguments.gate_signal, arguments.chat_tokens, arguments.layout,
+                                   arguments.restate_error_messages, arguments.device)
+        print("gate signal: lookups' first token right %d/%d (%.2f)" % (right, total, right / max(1, total)))
+        if arguments.json:
+            with open(arguments.json, "w") as handle:
+                json.dump({"gguf": arguments.gguf, "gate_signal": [right, total]}, handle, indent=1)
+        return right, total
     if arguments.training_chats and arguments.head_writes:
         layer, head = (int(part) for part in arguments.head_writes.split(":"))
         result = head_writes(model, tokenizer, arguments.training_chats, arguments.chat_tokens, arguments.layout,
