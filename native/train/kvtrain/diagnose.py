@@ -211,22 +211,20 @@ def gate_signal(model, tokenizer, sequences, seq_len, layout, restate_error_mess
     token of each looked-up value) over `sequences` training sequences of seq_len tokens, drawn as
     training draws them (workspace chats only, no plain code), one at a time."""
     import numpy as np
-    from .train import lookup_first_accuracy
+    from .train import lookup_first_counts
     settings = StreamSettings(seq_len=seq_len + 1, seed=7, layout=DATA_LAYOUTS[layout], code_share=0.0,
                               restate_error_messages=restate_error_messages, hop_targets=True, lookup_targets=True)
     stream = SequenceStream(tokenizer, None, settings, 0)
-    right, total = 0.0, 0
+    right = total = 0
     for _ in range(sequences):
         ids, _classes, _labels, hops = stream.next_batch(1)
         tokens = torch.from_numpy(ids.astype(np.int64)).to(device)
-        targets = torch.from_numpy(hops.astype(np.int64)).to(device)
-        count = int(((targets[..., 0] > 0) & (targets[..., 3] == TARGET_LOOKUP)).sum())
         with torch.no_grad():
-            accuracy = lookup_first_accuracy(model, model.hidden(tokens[:, :-1]), tokens, targets)
-        if accuracy is not None:
-            right, total = right + accuracy * count, total + count
+            found, count = lookup_first_counts(model, model.hidden(tokens[:, :-1]), tokens,
+                                               torch.from_numpy(hops.astype(np.int64)).to(device))
+        right, total = right + found, total + count
     stream.close()
-    return round(right), total
+    return right, total
 
 
 def main(argv=None):

@@ -267,7 +267,7 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
 
     def targets_of(kind):
         """(mask of that kind's targets, whether it has any: from the host's count when given)."""
-        mask = (answer > 0) & (kinds == kind)
+        mask = targets_of_kind(hop_targets, kind)
         return mask, (kind in kinds_present if kinds_present is not None else bool(mask.any()))
 
     losses, stats = [], {}
@@ -303,8 +303,10 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
         value_loss = value_loss_sum / value_count
         losses.append(scale * value_weight * value_loss)
         stats.update({name + "_value_loss": value_loss.detach(), name + "_value_accuracy": value_right_sum / value_count})
+        if not (quiet_weight and kind == TARGET_SECOND_HOP):
+            continue
         at_lookups, any_lookups = targets_of(TARGET_LOOKUP)
-        if quiet_weight and kind == TARGET_SECOND_HOP and any_lookups:
+        if any_lookups:
             # The head's queries cover every target, so its output where lookups are answered is already here.
             at_queries = torch.gather(residual, 1, queries[..., None].expand(-1, -1, residual.shape[-1])).detach().float()
             share = output.float().pow(2).sum(-1) / at_queries.pow(2).sum(-1).clamp(min=1e-6)
@@ -316,20 +318,31 @@ def hop_attention_loss(model, residual, tokens, hop_targets, layer, heads, value
     return sum(losses), {key: float(value) for key, value in stats.items()}
 
 
-def lookup_first_accuracy(model, hidden, tokens, hop_targets):
-    """How often the model's own answer gets a one-hop lookup's value's first token (hop_targets rows
-    of kind TARGET_LOOKUP) as its top prediction; None without lookups. The signal that the lookups
-    have formed (HopLossGate)."""
-    answer, kinds = hop_targets[..., 0], hop_targets[..., 3]
-    chosen = (answer > 0) & (kinds == TARGET_LOOKUP)
+def targets_of_kind(hop_targets, kind):
+    """The mask of hop_targets' rows of that kind (data_stream.TARGET_*), padding left out."""
+    return (hop_targets[..., 0] > 0) & (hop_targets[..., 3] == kind)
+
+
+def lookup_first_counts(model, hidden, tokens, hop_targets):
+    """(right, lookups): how often the model's own answer gets a one-hop lookup's value's first token
+    (hop_targets rows of kind TARGET_LOOKUP) as its top prediction, out of how many lookups."""
+    chosen = targets_of_kind(hop_targets, TARGET_LOOKUP)
     count = int(chosen.sum())
     if not count:
-        return None
+        return 0, 0
+    answer = hop_targets[..., 0]
     with torch.no_grad():
         at = (answer - 1).clamp(min=0)
         predicted = model.logits_at(torch.gather(hidden, 1, at[..., None].expand(-1, -1, hidden.shape[-1]))).argmax(-1)
         wanted = torch.gather(tokens, 1, answer.clamp(min=0))
-        return float(((predicted == wanted) & chosen).sum()) / count
+        return int(((predicted == wanted) & chosen).sum()), count
+
+
+def lookup_first_accuracy(model, hidden, tokens, hop_targets):
+    """lookup_first_counts as a share; None without lookups. The signal that the lookups have formed
+    (HopLossGate)."""
+    right, count = lookup_first_counts(model, hidden, tokens, hop_targets)
+    return right / count if count else None
 
 
 def training_loss(model, hidden_model, tokens, classes, context_rate, context_weight, generator, self_reference_weight=1.0,
