@@ -37,6 +37,13 @@ function runPipelineCheck(python: string, outFolder: string, extraArguments: str
     return JSON.parse(readFileSync(path.join(outFolder, "check.json"), "utf8")) as CheckFile;
 }
 
+/** Runs kvtrain.diagnose with `--json jsonPath` after the given arguments and returns what it wrote. */
+function runDiagnose<T>(python: string, jsonPath: string, diagnoseArguments: string[], timeoutMinutes = 10): T {
+    execFileSync(python, ["-m", "kvtrain.diagnose", ...diagnoseArguments, "--json", jsonPath],
+        {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: timeoutMinutes * 60_000});
+    return JSON.parse(readFileSync(jsonPath, "utf8")) as T;
+}
+
 type Llama = Awaited<ReturnType<Awaited<ReturnType<typeof loadNodeLlamaCpp>>["getLlama"]>>;
 type LlamaModel = Awaited<ReturnType<Llama["loadModel"]>>;
 type Token = Parameters<LlamaModel["detokenize"]>[0][number];
@@ -196,14 +203,11 @@ describe("training pipeline against llama.cpp", () => {
     });
 
     it("diagnoses answers teacher-forced: one first token per question, the top predictions ranked", () => {
-        const jsonPath = path.join(workFolder, "diagnosis.json");
-        execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", check.gguf, "--size", "2k", "--workspaces", "1", "--json", jsonPath],
-            {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: 10 * 60_000});
-        const diagnosis = JSON.parse(readFileSync(jsonPath, "utf8")) as {
+        const diagnosis = runDiagnose<{
             parts: Record<string, Record<"pre" | "first" | "rest", [number, number]>>;
             byToken: Record<string, {tokens: [number, number][]; whole: [number, number]}>;
             firstWrong: {position: number; part: string; want: string; wantProbability: number; top: [string, number][]}[];
-        };
+        }>(python, path.join(workFolder, "diagnosis.json"), ["--gguf", check.gguf, "--size", "2k", "--workspaces", "1"]);
         const families = Object.values(diagnosis.parts);
         assert.ok(families.length >= 2, "questions of several families");
         // Each of the workspace's 10 answers contains its expected string, so exactly one token starts it.
@@ -261,10 +265,8 @@ describe("training pipeline against llama.cpp", () => {
     });
 
     it("measures second-hop, repeated-hop and other answer tokens apart on generated training chats", () => {
-        const jsonPath = path.join(workFolder, "training-chats.json");
-        execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000",
-            "--restate-error-messages", "--json", jsonPath], {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: 10 * 60_000});
-        const counts = (JSON.parse(readFileSync(jsonPath, "utf8")) as {training_chats: Record<string, [number, number]>}).training_chats;
+        const counts = runDiagnose<{training_chats: Record<string, [number, number]>}>(python, path.join(workFolder, "training-chats.json"),
+            ["--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000", "--restate-error-messages"]).training_chats;
         assert.deepEqual(Object.keys(counts).sort(), ["other_answer", "repeated_hop", "second_hop", "second_hop_prior"]);
         for (const [right, total] of Object.values(counts))
             assert.ok(right >= 0 && right <= total);
@@ -277,11 +279,9 @@ describe("training pipeline against llama.cpp", () => {
     });
 
     it("measures what one head alone writes where the hop and lookup answers are predicted", () => {
-        const jsonPath = path.join(workFolder, "head-writes.json");
-        execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000",
-            "--head-writes", "1:0", "--restate-error-messages", "--json", jsonPath], {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: 10 * 60_000});
-        const writes = (JSON.parse(readFileSync(jsonPath, "utf8")) as {head_writes: Record<string, {targets: number; top_is_answer: number; top_is_hop_token: number; norm_share: number}>})
-            .head_writes;
+        const writes = runDiagnose<{head_writes: Record<string, {targets: number; top_is_answer: number; top_is_hop_token: number; norm_share: number}>}>(
+            python, path.join(workFolder, "head-writes.json"),
+            ["--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000", "--head-writes", "1:0", "--restate-error-messages"]).head_writes;
         assert.deepEqual(Object.keys(writes).sort(), ["lookup", "second_hop"]);
         assert.ok(writes.second_hop!.targets >= 3 && writes.lookup!.targets >= 1);
         for (const entry of Object.values(writes)) {
@@ -293,11 +293,9 @@ describe("training pipeline against llama.cpp", () => {
     });
 
     it("measures each head's attention on what the hop and lookup answers are found from", () => {
-        const jsonPath = path.join(workFolder, "attention.json");
-        execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000",
-            "--attention", "--restate-error-messages", "--json", jsonPath], {cwd: trainFolder, stdio: ["ignore", "ignore", "inherit"], timeout: 10 * 60_000});
-        const attention = (JSON.parse(readFileSync(jsonPath, "utf8")) as {attention: Record<string, {targets: number; right: number; mass: number[][]}>})
-            .attention;
+        const attention = runDiagnose<{attention: Record<string, {targets: number; right: number; mass: number[][]}>}>(
+            python, path.join(workFolder, "attention.json"),
+            ["--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000", "--attention", "--restate-error-messages"]).attention;
         assert.deepEqual(Object.keys(attention).sort(), ["lookup", "second_hop"]);
         // Chats of 12 questions ask some of both kinds; one row of masses per block, one mass per head, each a share of one head's attention.
         assert.ok(attention.second_hop!.targets >= 3 && attention.lookup!.targets >= 1);
@@ -421,11 +419,9 @@ describe("training pipeline against llama.cpp", () => {
         // The committed models have learnt the one-hop lookups; the signal --hop-losses-after-lookups waits for must
         // say so on their own training data (each in the layout and at the size it was trained on).
         it(`committed model ${name}: the hop-loss gate's signal sees its lookups`, {skip: existsSync(ggufPath) ? false : `models/${name}.gguf is not there`}, () => {
-            const jsonPath = path.join(workFolder, `${name}-gate.json`);
             const [layout, chatTokens, sequences] = name === "tiny" ? ["engine", "2000", "3"] : ["first", "4096", "2"];
-            execFileSync(python, ["-m", "kvtrain.diagnose", "--gguf", ggufPath, "--gate-signal", sequences, "--chat-tokens", chatTokens,
-                "--layout", layout, "--json", jsonPath], {cwd: trainFolder, stdio: "inherit", timeout: 5 * 60_000});
-            const [right, total] = (JSON.parse(readFileSync(jsonPath, "utf8")) as {gate_signal: [number, number]}).gate_signal;
+            const [right, total] = runDiagnose<{gate_signal: [number, number]}>(python, path.join(workFolder, `${name}-gate.json`),
+                ["--gguf", ggufPath, "--gate-signal", sequences, "--chat-tokens", chatTokens, "--layout", layout], 5).gate_signal;
             assert.ok(total >= 5, `${name}: ${total} lookups in the sampled training sequences`);
             assert.ok(right >= 0.8 * total, `${name}: lookups' first token right ${right}/${total}`);
         });
