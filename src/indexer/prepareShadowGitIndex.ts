@@ -19,12 +19,18 @@ export function defaultShadowGitIndexFolder(): string {
 
 type ShadowSource = {indexPath: string; size: number; mtimeMs: number; ctimeMs: number; ino: number};
 
+export type ShadowGitIndex = {
+    path: string;
+    /** Copied from the real index by this call: no status has refreshed it yet, so its entries may still hold another clone's inodes. */
+    copiedNow: boolean;
+};
+
 /**
  * The shadow of `indexPath` in `shadowFolder`, copied afresh when the real index changed since the
  * shadow was made; undefined when there is no index (a repository without one) or the folder cannot
  * be used safely (not ours, or open to others), and status then reads the real index as before.
  */
-export function prepareShadowGitIndex(indexPath: string, shadowFolder: string): string | undefined {
+export function prepareShadowGitIndex(indexPath: string, shadowFolder: string): ShadowGitIndex | undefined {
     let source: ShadowSource;
     let indexStat: Stats;
     try {
@@ -44,7 +50,7 @@ export function prepareShadowGitIndex(indexPath: string, shadowFolder: string): 
     try {
         const kept = JSON.parse(readFileSync(sourcePath, "utf8")) as Partial<ShadowSource>;
         if (kept.indexPath === source.indexPath && kept.size === source.size && kept.mtimeMs === source.mtimeMs && kept.ctimeMs === source.ctimeMs && kept.ino === source.ino && statSync(shadowPath).isFile())
-            return shadowPath;
+            return {path: shadowPath, copiedNow: false};
     } catch {
         // No shadow yet, or an unreadable record of its source: make it again.
     }
@@ -62,7 +68,7 @@ export function prepareShadowGitIndex(indexPath: string, shadowFolder: string): 
         utimesSync(partialPath, indexStat.atimeMs / 1000, (indexStat.mtimeMs - 1) / 1000);
         renameSync(partialPath, shadowPath);
         writeFileSync(sourcePath, JSON.stringify(source));
-        return shadowPath;
+        return {path: shadowPath, copiedNow: true};
     } catch {
         discardShadowGitIndex(shadowPath);
         return undefined;

@@ -5,7 +5,7 @@
 // seen), so it runs in finish(), after the walk. The answers are those of readGitRepositoryState.
 import type {GitRepositoryState, ReadGitRepositoryStateOptions} from "./readGitRepositoryState";
 import * as path from "node:path";
-import {defaultShadowGitIndexFolder, discardShadowGitIndex, prepareShadowGitIndex} from "./prepareShadowGitIndex";
+import {defaultShadowGitIndexFolder, discardShadowGitIndex, prepareShadowGitIndex, type ShadowGitIndex} from "./prepareShadowGitIndex";
 import {runGitCommand} from "./runGitCommand";
 
 export type StartGitRepositoryStateOptions = Omit<ReadGitRepositoryStateOptions, "wantedPaths"> & {
@@ -74,12 +74,12 @@ export function startGitRepositoryState(options: StartGitRepositoryStateOptions)
 
 async function readStatus(options: StartGitRepositoryStateOptions, pathspecArgs: readonly string[]): Promise<StatusOutcome> {
     const indexPath = options.indexPath ?? await readIndexPath(options);
-    const shadowPath = indexPath === undefined ? undefined : prepareShadowGitIndex(indexPath, options.shadowIndexFolder ?? defaultShadowGitIndexFolder());
-    if (shadowPath !== undefined) {
-        const shadowed = await runStatus(options, pathspecArgs, shadowPath);
+    const shadow = indexPath === undefined ? undefined : prepareShadowGitIndex(indexPath, options.shadowIndexFolder ?? defaultShadowGitIndexFolder());
+    if (shadow !== undefined) {
+        const shadowed = await runStatus(options, pathspecArgs, shadow);
         if (shadowed.problem === undefined || options.signal?.aborted === true)
             return shadowed;
-        discardShadowGitIndex(shadowPath); // git could not use it: fall back to the real index
+        discardShadowGitIndex(shadow.path); // git could not use it: fall back to the real index
     }
     return runStatus(options, pathspecArgs, undefined);
 }
@@ -100,21 +100,22 @@ async function readIndexPath(options: StartGitRepositoryStateOptions): Promise<s
     return outcome.ok && relative !== "" ? path.resolve(options.topLevel, relative) : undefined;
 }
 
-async function runStatus(options: StartGitRepositoryStateOptions, pathspecArgs: readonly string[], shadowIndexPath: string | undefined): Promise<StatusOutcome> {
+async function runStatus(options: StartGitRepositoryStateOptions, pathspecArgs: readonly string[], shadow: ShadowGitIndex | undefined): Promise<StatusOutcome> {
     const uncommittedPaths = new Set<string>();
     let skipNext = false;
     const outcome = await runGitCommand({
         gitCommand: options.gitCommand,
         cwd: options.topLevel,
         // On the shadow, git may refresh and store it (the point of the shadow); never the real index.
-        ...(shadowIndexPath === undefined ? {} : {env: {GIT_INDEX_FILE: shadowIndexPath}, allowOptionalLocks: true}),
-        // core.checkStat=minimal: git then takes a file as unchanged from its index entry on the
-        // whole-second mtime, ctime and size alone, not also inode, device, owner and nanoseconds.
-        // A copied, restored or re-mounted clone (every inode new) otherwise has git re-hash every
-        // file whenever it cannot store the refreshed index (without a shadow, or on the shadow's
-        // first use): 0.87 s against 0.03 s on a 3,700-file clone. A racily clean entry is still
-        // compared by content, and a wrong answer here would only move a file in the order, never its text.
-        args: ["-c", "core.checkStat=minimal", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", ...pathspecArgs],
+        ...(shadow === undefined ? {} : {env: {GIT_INDEX_FILE: shadow.path}, allowOptionalLocks: true}),
+        // core.checkStat=minimal where git cannot keep what it refreshes (the real index, or a shadow's
+        // first status): git then takes a file as unchanged from its index entry on the whole-second
+        // mtime and size alone, not also ctime, inode, device, owner and nanoseconds. A copied, restored
+        // or re-mounted clone (every inode new) otherwise has git re-hash every file whenever it cannot
+        // store the refreshed index: 0.87 s against 0.03 s on a 3,700-file clone. On a shadow that a
+        // status has refreshed, the full check costs nothing more and also sees a file rewritten to the
+        // same size and modification time (only its ctime moves), which minimal takes for unchanged.
+        args: [...(shadow?.copiedNow === false ? [] : ["-c", "core.checkStat=minimal"]), "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", ...pathspecArgs],
         signal: options.signal,
         onRecord: (record) => {
             if (skipNext) {

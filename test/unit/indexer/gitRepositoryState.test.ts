@@ -21,6 +21,10 @@ function repositoryWithHistory(): string {
     return root;
 }
 
+async function waitForTheNextSecond(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 1_010 - (Date.now() % 1_000)));
+}
+
 describe("git repository state, started before the wanted paths are known", () => {
     it("answers exactly as readGitRepositoryState: commit times, uncommitted, untracked and staged paths", async () => {
         const root = repositoryWithHistory();
@@ -67,6 +71,9 @@ describe("git repository state, started before the wanted paths are known", () =
         const copy = createTemporaryFolder("kvd-git-copy-");
         fixtures.push(copy);
         fs.cpSync(original, copy, {recursive: true});
+        // The first status then stores its index in a later second than the copied files' times, so
+        // git no longer takes them for racily clean: only the ctime of the edit below tells it apart.
+        await waitForTheNextSecond();
         const wanted = new Set(["old.ts", "src/middle.ts", "src/edited.ts", "untracked.ts", "renamed-to.ts"]);
         const before = await startGitRepositoryState({topLevel: copy, pathspecs: ["."], gitCommand: "git"}).finish(wanted);
         assert.deepEqual([...before.uncommittedPaths].sort(), ["renamed-from.ts", "renamed-to.ts", "src/edited.ts", "untracked.ts"]);

@@ -44,8 +44,10 @@ describe("git status on a shadow copy of the index", () => {
         assert.equal(shadows.length, 1);
         // A new copy keeps the index's modification time, so git's check of racily clean entries holds on it.
         fs.rmSync(path.join(folder, `${shadows[0]!}.source.json`));
-        const copied = prepareShadowGitIndex(indexPath, folder);
-        assert.equal(copied, path.join(folder, shadows[0]!));
+        const copiedShadow = prepareShadowGitIndex(indexPath, folder);
+        assert.deepEqual(copiedShadow, {path: path.join(folder, shadows[0]!), copiedNow: true});
+        const copied = copiedShadow.path;
+        assert.deepEqual(prepareShadowGitIndex(indexPath, folder), {path: copied, copiedNow: false}, "then kept");
         // About a millisecond older (never newer: an older copy only makes git check more entries).
         const copiedMtimeMs = fs.statSync(copied).mtimeMs;
         assert.ok(copiedMtimeMs < indexMtimeMs && copiedMtimeMs > indexMtimeMs - 2, `copy ${copiedMtimeMs}, index ${indexMtimeMs}`);
@@ -85,7 +87,7 @@ describe("git status on a shadow copy of the index", () => {
         const root = committedRepository();
         const folder = shadowFolder();
         writeFixtureFiles(root, {"src/c.ts": "3 edited"});
-        const shadowPath = prepareShadowGitIndex(path.join(root, ".git", "index"), folder);
+        const shadowPath = prepareShadowGitIndex(path.join(root, ".git", "index"), folder)?.path;
         assert.ok(shadowPath !== undefined && fs.existsSync(shadowPath));
         fs.writeFileSync(shadowPath, "not an index");
         assert.deepEqual(await uncommittedPaths(root, folder), ["src/c.ts"]);
