@@ -231,8 +231,11 @@ def run_checks():
           "--hop-head-quiet: the hop head's squared output size over the residual's, at the lookups only, weighted")
     check(delayed_hop_losses_leave_the_model_alone(tokenizer),
           "--hop-losses-from/-after-lookups: before the gate opens the hop losses give the model no gradient (the same as training without "
-          "them), after it they do; a lookup head's losses count all along; it opens at the first step past both the step and the "
-          "lookups' accuracy (counted right), and stays open")
+          "them), after it they do; it opens at the first step past both the step and the lookups' accuracy, and stays open")
+    check(closed_gate_keeps_lookup_losses(tokenizer),
+          "with the gate closed a lookup head's losses count all along, the second-hop ones (the quiet loss too) not")
+    check(lookup_first_accuracy_right(tokenizer),
+          "the gate's signal counts the model's first token right at the lookups only (not second hops, not padding)")
     check(other_heads_keep_the_parameters(tokenizer),
           "--heads H:KV splits the width into other heads with the same parameter count (H/KV kept), and refuses what does not divide")
     check(no_hop_guess_counted(tokenizer),
@@ -484,11 +487,9 @@ def delayed_hop_losses_leave_the_model_alone(tokenizer):
         by_lookups.record(accuracy)
     # Steps 0-4 are before from_step (and steps without lookups, None, do not count); at step 5 the last
     # three accuracies (0.6, 0.6, 0.2) average below 0.5, at step 6 (0.6, 0.2, 0.8) above: on from there.
-    right_lookups = lookup_first_accuracy_right(tokenizer)
     return (not HopLossGate(100).is_open(99) and HopLossGate(100).is_open(100)
             and opened == [False] * 6 + [True] * 4 and by_lookups.started_at == 6
-            and not HopLossGate(lookups_at_least=0.5, window=3).is_open(10) and right_lookups
-            and closed_gate_keeps_lookup_losses(tokenizer)
+            and not HopLossGate(lookups_at_least=0.5, window=3).is_open(10)
             and torch.allclose(gradients[None], gradients[99], atol=1e-7)
             and not torch.allclose(gradients[None], gradients[100], atol=1e-5))
 
