@@ -8,6 +8,8 @@ then the user's question, then the assistant's answer, in a ChatML template whos
 <|im_start|> and <|im_end|> are control tokens of the vocabulary (tokenizer.CHAT_TOKENS).
 """
 
+from .workspace_outline import render_outline
+
 # Stored as tokenizer.chat_template in the GGUF; node-llama-cpp renders chats with it.
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -40,14 +42,18 @@ def language_of(path):
 class RenderStyle:
     """Small format choices; the product's are the defaults. Training varies them for robustness."""
 
-    def __init__(self, preamble=DEFAULT_PREAMBLE, blank_line_between_files=False, file_list_tail=True):
+    def __init__(self, preamble=DEFAULT_PREAMBLE, blank_line_between_files=False, file_list_tail=True, outline_tail=True):
         self.preamble = preamble
         self.blank_line_between_files = blank_line_between_files
-        # The engine ends the prompt with the list of its files (src/indexer/renderPromptTail.ts).
+        # The engine ends the prompt with the workspace outline (workspace_outline.py), then the list
+        # of its files (src/indexer/renderPromptTail.ts).
+        self.outline_tail = outline_tail
         self.file_list_tail = file_list_tail
 
 
 PRODUCT_STYLE = RenderStyle()
+# The product's prompt before the outline (models trained before it; eval sets are sized without it).
+NO_OUTLINE_STYLE = RenderStyle(outline_tail=False)
 
 
 def render_file_list_tail(paths):
@@ -74,6 +80,9 @@ def render_workspace_blocks(files, style=PRODUCT_STYLE):
         if index > 0 and style.blank_line_between_files:
             blocks.append("\n")
         blocks.append(render_file_block(path, content))
+    outline = render_outline(files) if style.outline_tail else ""
+    if outline:
+        blocks.append(outline)
     if style.file_list_tail and files:
         blocks.append(render_file_list_tail([path for path, _content in files]))
     return blocks

@@ -12,7 +12,7 @@ import os
 import random
 import sys
 
-from .chat_format import file_block_tokens, render_workspace_blocks
+from .chat_format import NO_OUTLINE_STYLE, file_block_tokens, render_workspace_blocks
 from .qa_generator import generate_workspace, pick_questions
 
 # Workspace token targets per set: the workspace plus a question and answer fit the set's context.
@@ -50,7 +50,8 @@ def write_eval_fixtures(tokenizer, root, sizes, workspace_count):
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with open(target, "w", encoding="utf-8", newline="\n") as handle:
                     handle.write(content)
-            prompt_tokens = len(tokenizer.encode("".join(render_workspace_blocks(workspace["files"]))))
+            # Without the outline, as the fixtures were first written: a workspace's size is its files' and list's.
+            prompt_tokens = len(tokenizer.encode("".join(render_workspace_blocks(workspace["files"], NO_OUTLINE_STYLE))))
             workspace_lines.append(json.dumps({
                 "workspace": workspace["name"], "workspaceTokens": prompt_tokens,
                 "fileOrder": [path for path, _content in workspace["files"]]}, sort_keys=True))

@@ -13,7 +13,7 @@ from torch import nn
 CONFIGS = {
     # name: width, layers, heads, kv heads, feed-forward width, training context
     "tiny": dict(n_embd=128, n_layer=4, n_head=4, n_head_kv=2, n_ff=256, n_ctx=4096),
-    "small": dict(n_embd=256, n_layer=8, n_head=4, n_head_kv=2, n_ff=640, n_ctx=16384),
+    "small": dict(n_embd=256, n_layer=8, n_head=4, n_head_kv=2, n_ff=640, n_ctx=20480),
     # a few-second CPU configuration for CI
     "ci": dict(n_embd=64, n_layer=2, n_head=2, n_head_kv=1, n_ff=128, n_ctx=512),
 }

@@ -2,11 +2,13 @@
 
     python3 -m kvtrain.selftest      (exit status 0 when every check passes; prints one line per check)
 """
+import json
+import os
 import random
 import re
 import sys
 
-from .chat_format import (LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, NO_ENCLOSING, encode_chat, self_reference_pieces,
+from .chat_format import (NO_OUTLINE_STYLE, LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, NO_ENCLOSING, encode_chat, self_reference_pieces,
                           render_chat_text, file_block_tokens, render_workspace_blocks)
 from .data_stream import (DATA_LAYOUTS, HOP_FIELD_TOKENS, LOOKUP_FAMILIES, build_chat, hop_attention_targets, lookup_attention_targets, token_offsets,
                           workspace_block_spans)
@@ -15,6 +17,9 @@ from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, bo
                            generate_workspace,
                            pick_questions)
 from .tokenizer import shared_tokenizer
+from .workspace_outline import file_outline, render_outline
+
+OUTLINE_CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test", "fixtures", "workspace-outline", "cases.json")
 
 
 def _facts_text(workspace):
@@ -66,11 +71,11 @@ def run_checks():
     sizes_ok = True
     for size_name, low, high in (("2k", 1900, 2600), ("8k", 7700, 8500), ("16k", 14700, 15900)):
         for workspace in generate_eval_set(tokenizer, size_name, 1):
-            tokens = len(tokenizer.encode("".join(render_workspace_blocks(workspace["files"]))))
+            tokens = len(tokenizer.encode("".join(render_workspace_blocks(workspace["files"], NO_OUTLINE_STYLE))))
             if not low <= tokens <= high:
                 sizes_ok = False
                 print("     %s workspace has %d tokens" % (size_name, tokens))
-    check(sizes_ok, "evaluation workspaces have their set's size in tokens")
+    check(sizes_ok, "evaluation workspaces have their set's size in tokens (files and file list, the outline not counted)")
 
     rng = random.Random("selftest/chat")
     workspace = generate_workspace(rng, "train", 1500, count)
@@ -255,7 +260,43 @@ def run_checks():
     check(ablated.describe() == dict(engine.describe(), file_list_share=0.0, one_path_answer_per_file=False)
           and engine.file_list_share > 0 and engine.one_path_answer_per_file,
           "a layout override replaces only the choices it names")
+    outline_checks(tokenizer, count, check)
     return failures
+
+
+def outline_checks(tokenizer, count, check):
+    if os.path.exists(OUTLINE_CASES):  # the repository's fixture (absent from the folder carried to the GPU machine)
+        with open(OUTLINE_CASES, encoding="utf-8") as handle:
+            cases = json.load(handle)
+        files = [(case["path"], case["content"]) for case in cases["files"]]
+        same = all(file_outline(case["path"], case["content"]) == (case["symbols"], [tuple(pair) for pair in case["messages"]])
+                   for case in cases["files"])
+        check(same and render_outline(files) == cases["outline"] and len(cases["files"]) >= 6,
+              "the outline matches the cases the engine's outline is tested with (test/fixtures/workspace-outline)")
+    # Every generated definition and error message is in the outline, with its file and function: the
+    # two-hop questions' answers follow their names there.
+    listed = True
+    for seed in range(4):
+        workspace = generate_workspace(random.Random("selftest/outline/%d" % seed), "train", 3000, count)
+        outline = render_outline(workspace.files)
+        for fact in workspace.facts:
+            if fact["family"] == "function_file":
+                listed = listed and "\n- %s: %s\n" % (fact["name"], fact["path"]) in outline
+            elif fact["family"] in ("error_file", "error_function"):
+                listed = listed and '\n- "%s": %s in %s\n' % (fact["message"], fact["function"], fact["path"]) in outline
+    check(listed, "the outline of generated workspaces lists every definition's file and every message's function and file")
+    layout = DATA_LAYOUTS["first"].overridden(outline_share=1.0)
+    rng = random.Random(7)
+    chat = build_chat(rng, tokenizer, "train", 1500, None, 0.0, layout=layout, max_tokens=4096)
+    text = tokenizer.decode(chat[0]) if chat else ""
+    symbols_at = text.find("<workspace-symbols>")
+    check(chat is not None and len(chat[0]) <= 4096 and symbols_at > text.rfind("</file>") > 0
+          and text.find("<workspace-messages>") > symbols_at,
+          "a layout with the outline ends its workspace with it, after the last file")
+    draws = random.Random(3)
+    unchanged = all(not DATA_LAYOUTS["first"].takes_outline(draws) for _ in range(3)) and layout.takes_outline(draws)
+    check(unchanged and draws.random() == random.Random(3).random(),
+          "the outline shares 0 and 1 take no random draw (earlier layouts' data streams stay as they were)")
 
 
 def enclosing_labels_right(tokenizer, count):

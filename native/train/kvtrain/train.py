@@ -72,6 +72,8 @@ def parse_arguments(argv):
                         help="how chats are rendered and asked (data_stream.DATA_LAYOUTS)")
     parser.add_argument("--blank-line-share", type=float, help="override the layout's share of chats with a blank line between files")
     parser.add_argument("--file-list-share", type=float, help="override the layout's share of chats ending with the file list")
+    parser.add_argument("--outline-share", type=float,
+                        help="override the layout's share of chats whose workspace ends with the outline (workspace_outline.py; the engine renders it)")
     parser.add_argument("--one-path-per-file", choices=["yes", "no"],
                         help="override whether a chat names each file's path in at most one answer")
     parser.add_argument("--self-reference-share", type=float, default=0.0,
@@ -502,7 +504,7 @@ def main(argv=None):
     log("torch %s, device %s, %d code files, tokenizer ready" % (torch.__version__, device, len(corpus)))
     layout = DATA_LAYOUTS[arguments.data_layout].overridden(
         arguments.blank_line_share, arguments.file_list_share,
-        None if arguments.one_path_per_file is None else arguments.one_path_per_file == "yes")
+        None if arguments.one_path_per_file is None else arguments.one_path_per_file == "yes", arguments.outline_share)
 
     def open_stream(length):
         settings = StreamSettings(seq_len=length + 1, seed=arguments.seed + 1000 * rank,
