@@ -111,6 +111,7 @@ const doubleQuote = 0x22;
 const singleQuote = 0x27;
 const backslash = 0x5c;
 const lineFeed = 0x0a;
+const carriageReturn = 0x0d;
 const tab = 0x09;
 
 /** The outline language of a path, by its extension (lower-cased); undefined for any other file. */
@@ -128,39 +129,70 @@ export function fileOutline(displayPath: string, content: string): FileOutline {
     const messages: OutlineMessage[] = [];
     if (language === undefined)
         return {symbols, messages};
+    const singleQuotes = usesSingleQuotes(language);
     const seenSymbols = new Set<string>();
     const seenMessages = new Set<string>();
     // The definitions the current line may be inside: indentation width and name.
     const openDefinitions: Array<{width: number; name: string}> = [];
-    for (let line of content.split("\n")) {
-        if (line.endsWith("\r"))
-            line = line.slice(0, -1);
-        const definition = findDefinition(language, line);
-        if (definition !== undefined) {
-            while (openDefinitions.length > 0 && openDefinitions[openDefinitions.length - 1]!.width >= definition.width)
-                openDefinitions.pop();
-            openDefinitions.push(definition);
-            if (!seenSymbols.has(definition.name) && symbols.length < maxSymbolsPerFile) {
-                seenSymbols.add(definition.name);
-                symbols.push(definition.name);
+    // The next quote of each kind at or after the current line (-1: none left), found by one forward
+    // scan each over the whole content rather than one per line.
+    let nextDoubleQuote = content.indexOf("\"");
+    let nextSingleQuote = singleQuotes ? content.indexOf("'") : -1;
+    // Lines split at "\n" only, as Python's content.split("\n"); most are rejected by a look at a few
+    // characters, without a slice or a regular expression.
+    for (let lineStart = 0; lineStart <= content.length;) {
+        let lineEnd = content.indexOf("\n", lineStart);
+        if (lineEnd < 0)
+            lineEnd = content.length;
+        // One carriage return at the end is not part of the line.
+        const textEnd = lineEnd > lineStart && content.charCodeAt(lineEnd - 1) === carriageReturn ? lineEnd - 1 : lineEnd;
+        const next = lineEnd + 1;
+        let line: string | undefined;
+        if (mayBeDefinition(language, content, lineStart, textEnd)) {
+            line = content.slice(lineStart, textEnd);
+            const definition = findDefinition(language, line);
+            if (definition !== undefined) {
+                while (openDefinitions.length > 0 && openDefinitions[openDefinitions.length - 1]!.width >= definition.width)
+                    openDefinitions.pop();
+                openDefinitions.push(definition);
+                if (!seenSymbols.has(definition.name) && symbols.length < maxSymbolsPerFile) {
+                    seenSymbols.add(definition.name);
+                    symbols.push(definition.name);
+                }
+                lineStart = next;
+                continue;
             }
+        }
+        if (messages.length >= maxMessagesPerFile) {
+            if (symbols.length >= maxSymbolsPerFile)
+                break; // nothing more can be added
+            lineStart = next;
             continue;
         }
-        if (messages.length >= maxMessagesPerFile)
+        // A message is a string literal: a line without a quote has none.
+        if (nextDoubleQuote >= 0 && nextDoubleQuote < lineStart)
+            nextDoubleQuote = content.indexOf("\"", lineStart);
+        if (nextSingleQuote >= 0 && nextSingleQuote < lineStart)
+            nextSingleQuote = content.indexOf("'", lineStart);
+        if (!(nextDoubleQuote >= 0 && nextDoubleQuote < textEnd) && !(nextSingleQuote >= 0 && nextSingleQuote < textEnd)) {
+            lineStart = next;
             continue;
-        const message = findMessage(language, line);
-        if (message === undefined || seenMessages.has(message))
-            continue;
-        const width = indentationWidth(line);
-        let enclosing: string | null = null;
-        for (let index = openDefinitions.length - 1; index >= 0; index--) {
-            if (openDefinitions[index]!.width < width) {
-                enclosing = openDefinitions[index]!.name;
-                break;
-            }
         }
-        seenMessages.add(message);
-        messages.push({message, enclosing});
+        line ??= content.slice(lineStart, textEnd);
+        const message = findMessage(singleQuotes, line);
+        if (message !== undefined && !seenMessages.has(message)) {
+            const width = indentationWidth(line);
+            let enclosing: string | null = null;
+            for (let index = openDefinitions.length - 1; index >= 0; index--) {
+                if (openDefinitions[index]!.width < width) {
+                    enclosing = openDefinitions[index]!.name;
+                    break;
+                }
+            }
+            seenMessages.add(message);
+            messages.push({message, enclosing});
+        }
+        lineStart = next;
     }
     return {symbols, messages};
 }
@@ -201,6 +233,63 @@ function indentationWidth(line: string): number {
     return width;
 }
 
+/**
+ * False when the line cannot match any of the language's definition patterns: each starts, after
+ * the indentation, with one of a few keywords (or the name itself, for C at column 0 and for a
+ * script's method, whose line is indented and ends with "{"). True is only a maybe.
+ */
+function mayBeDefinition(language: OutlineLanguage, content: string, start: number, end: number): boolean {
+    let first = start;
+    while (first < end && isBlank(content.charCodeAt(first)))
+        first++;
+    if (first === end)
+        return false;
+    if (language === "c") // a type or a name at column 0, or a "*"
+        return first === start && isCDefinitionStart(content.charCodeAt(first));
+    if (language === "go" && first !== start)
+        return false;
+    for (const keyword of definitionKeywords[language].get(content.charCodeAt(first)) ?? [])
+        if (content.startsWith(keyword, first))
+            return true;
+    if (language !== "script" || first === start)
+        return false;
+    let last = end - 1;
+    while (last > first && isBlank(content.charCodeAt(last)))
+        last--;
+    return content.charCodeAt(last) === 0x7b; // {
+}
+
+/** The words a definition line can start with after its indentation (mayBeDefinition), by their first character. */
+const definitionKeywords: Readonly<Record<OutlineLanguage, ReadonlyMap<number, readonly string[]>>> = {
+    python: keywordsByFirstCharacter(["async", "def", "class"]),
+    script: keywordsByFirstCharacter(["export", "default", "async", "function", "abstract", "class", "const", "let", "var"]),
+    go: keywordsByFirstCharacter(["func", "type"]),
+    rust: keywordsByFirstCharacter(["pub", "const", "async", "unsafe", "extern", "fn", "struct", "enum", "trait"]),
+    c: new Map(),
+    java: keywordsByFirstCharacter(["public", "private", "protected", "static", "final", "abstract", "synchronized", "class", "interface", "enum", "record"])
+};
+
+function keywordsByFirstCharacter(keywords: readonly string[]): ReadonlyMap<number, readonly string[]> {
+    const byFirst = new Map<number, string[]>();
+    for (const keyword of keywords) {
+        const code = keyword.charCodeAt(0);
+        byFirst.set(code, [...(byFirst.get(code) ?? []), keyword]);
+    }
+    return byFirst;
+}
+
+function isCDefinitionStart(code: number): boolean {
+    return code === 0x2a || code === 0x5f || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+}
+
+function isBlank(code: number): boolean {
+    return code === 0x20 || code === tab;
+}
+
+function usesSingleQuotes(language: OutlineLanguage): boolean {
+    return language === "python" || language === "script";
+}
+
 function findDefinition(language: OutlineLanguage, line: string): {width: number; name: string} | undefined {
     if (language === "c" && (line.startsWith("#") || notCStart.has(firstWord(line))))
         return undefined;
@@ -221,13 +310,10 @@ function firstWord(line: string): string {
 }
 
 /** The error message of a line (its first string literal, trimmed of trailing \n \r \t escapes), or undefined. */
-function findMessage(language: OutlineLanguage, line: string): string | undefined {
-    const singleQuotes = language === "python" || language === "script";
-    // Cheap tests first. A line without a quote has no literal. And the error marker must be found
-    // outside the literals, so it is in the line itself (literals are replaced by a blank, a
-    // non-word character like the quote that stood there, so no match appears by the joining).
-    if (line.indexOf("\"") < 0 && (!singleQuotes || line.indexOf("'") < 0))
-        return undefined;
+function findMessage(singleQuotes: boolean, line: string): string | undefined {
+    // A cheap test first: the error marker must be found outside the literals, so it is in the line
+    // itself (literals are replaced by a blank, a non-word character like the quote that stood
+    // there, so no match appears by the joining).
     if (!errorLine.test(line))
         return undefined;
     const literals = findStringLiterals(line, singleQuotes);
