@@ -19,6 +19,8 @@ Options:
   --files-exclude GLOB   exclude like the editor's files.exclude (VS Code glob); repeatable
   --no-default-excludes  also index dependency, cache and build-output folders and lockfiles
   --no-git               order by modification time, without reading git
+  --no-outline           end the prompt with the file list alone, without the workspace outline
+                         (where functions and classes are defined, where error messages come from)
   --model PATH           add token counts (needs the engine)`;
 
 type IndexCommandArguments = {
@@ -90,6 +92,8 @@ function parseIndexArguments(args: readonly string[]): IndexCommandArguments {
             parsed.options.useDefaultExcludes = false;
         else if (arg === "--no-git")
             parsed.options.useGit = false;
+        else if (arg === "--no-outline")
+            parsed.options.workspaceOutline = false;
         else if (arg === "--model")
             parsed.model = value();
         else if (arg.startsWith("-") && arg !== "-")
@@ -117,6 +121,7 @@ function summarize(manifest: IndexManifest): object {
             promptChars: manifest.promptChars
         },
         tailStart: manifest.tailStart,
+        tail: manifest.tail,
         rulesDigest: manifest.rulesDigest,
         rules: manifest.rules,
         promptFormat: manifest.promptFormat,

@@ -25,6 +25,8 @@ export const engineCommandOptionsHelp = `Options:
   --batch-size N        tokens per llama.cpp batch (default 512 on CPU, 2048 with a GPU)
   --flash-attention X   on | off (default: on with a GPU, off on CPU)
   --seed N              seed of the random scorer (default 0)
+  --no-outline          end the prompt with the file list alone, without the workspace outline
+                        (where functions and classes are defined, where error messages come from)
   --json                print one JSON object instead of text
   --verbose             print the engine's decisions to stderr`;
 
@@ -41,6 +43,7 @@ const flags: Record<string, FlagSpec> = {
     "batch-size": {kind: "number"},
     "flash-attention": {kind: "string"},
     "seed": {kind: "number"},
+    "no-outline": {kind: "boolean"},
     "max-answer-tokens": {kind: "number"},
     "json": {kind: "boolean"},
     "verbose": {kind: "boolean"},
@@ -132,6 +135,8 @@ export function readEngineCommandArguments(args: readonly string[], environment:
             cacheDir: resolveCacheDirectory(parsed.strings.get("cache-dir"), environment),
             seed: parsed.numbers.get("seed") ?? 0,
             ...(compaction === undefined ? {} : {compaction}),
+            // Only when turned off: otherwise the engine's default (on).
+            ...(parsed.booleans.has("no-outline") ? {workspaceOutline: false} : {}),
             ...(adapterPath === undefined || adapterPath === "" ? {} : {adapterPath: path.resolve(adapterPath)})
         }
     };

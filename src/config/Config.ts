@@ -11,7 +11,7 @@ export type ConfigChange = {
     model: boolean;
     /** Something that changes which files are indexed: files.exclude, index settings. */
     indexRules: boolean;
-    /** Keep ratio, scorer or segment size. */
+    /** Keep ratio, scorer, segment size, compaction, adapter or the workspace outline: what the cache holds. */
     distill: boolean;
     /** Any other kvDistill setting. */
     other: boolean;
@@ -33,7 +33,7 @@ export class Config implements vscode.Disposable {
                     model: affects(settingKeys.modelPath),
                     indexRules: event.affectsConfiguration("files.exclude") || affects(settingKeys.maxFileBytes) || affects(settingKeys.extraExcludes),
                     distill: affects(settingKeys.keepRatio) || affects(settingKeys.scorer) || affects(settingKeys.segmentTokens) ||
-                        affects(settingKeys.compaction) || affects(settingKeys.adapterPath),
+                        affects(settingKeys.compaction) || affects(settingKeys.adapterPath) || affects(settingKeys.workspaceOutline),
                     other: event.affectsConfiguration(configurationSection)
                 };
                 if (change.model || change.indexRules || change.distill || change.other) {

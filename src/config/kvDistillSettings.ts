@@ -14,6 +14,8 @@ export type KvDistillSettings = {
     autoRefreshDelaySeconds: number;
     maxFileBytes: number;
     extraExcludes: string[];
+    /** End the prompt with the workspace outline (DistillOptions.workspaceOutline). */
+    workspaceOutline: boolean;
     maxAnswerTokens: number;
     /** The llama.cpp build the engine process loads (machine setting; applies when the engine starts). */
     gpu: EngineGpuSetting;
@@ -36,6 +38,7 @@ export const settingKeys = {
     autoRefreshDelaySeconds: "refresh.delaySeconds",
     maxFileBytes: "index.maxFileBytes",
     extraExcludes: "index.extraExcludes",
+    workspaceOutline: "workspaceOutline",
     maxAnswerTokens: "answer.maxTokens",
     gpu: "engine.gpu",
     compaction: "distill.compaction",
@@ -52,6 +55,7 @@ export const settingDefaults = {
     autoRefreshDelaySeconds: 10,
     maxFileBytes: 1_048_576,
     extraExcludes: [] as string[],
+    workspaceOutline: true,
     maxAnswerTokens: 1024,
     gpu: "auto" as EngineGpuSetting,
     compaction: "holes" as DistillCompactionMode
@@ -74,6 +78,7 @@ export function parseKvDistillSettings(read: (key: string) => unknown, model: Tr
     const scorer = read(settingKeys.scorer);
     const autoRefresh = read(settingKeys.autoRefresh);
     const extraExcludes = read(settingKeys.extraExcludes);
+    const workspaceOutline = read(settingKeys.workspaceOutline);
     const keepRatio = read(settingKeys.keepRatio);
     return {
         model,
@@ -88,6 +93,7 @@ export function parseKvDistillSettings(read: (key: string) => unknown, model: Tr
         extraExcludes: Array.isArray(extraExcludes)
             ? extraExcludes.filter((item): item is string => typeof item === "string" && item.trim() !== "").map((item) => item.trim())
             : settingDefaults.extraExcludes,
+        workspaceOutline: typeof workspaceOutline === "boolean" ? workspaceOutline : settingDefaults.workspaceOutline,
         maxAnswerTokens: numberIn(read(settingKeys.maxAnswerTokens), 16, 32768, settingDefaults.maxAnswerTokens, true),
         gpu: gpu === "auto" || gpu === "cuda" || gpu === "vulkan" || gpu === "cpu" ? gpu : settingDefaults.gpu,
         compaction: compaction === "holes" || compaction === "renumber" ? compaction : settingDefaults.compaction,

@@ -216,9 +216,13 @@ export class Engine {
             folders: options.folders,
             extraExcludes: options.extraExcludes,
             filesExclude: options.filesExclude,
-            maxFileBytes: options.maxFileBytes
+            maxFileBytes: options.maxFileBytes,
+            workspaceOutline: options.workspaceOutline
         }, callbacks.signal);
         const indexMs = performance.now() - indexStartedAt;
+        const {manifest} = indexResult;
+        this.log(`index: ${manifest.files.length} file(s), ${manifest.promptChars} prompt characters, tail ${manifest.promptChars - manifest.tailStart} ` +
+            `(workspace outline ${options.workspaceOutline === false ? "off" : "on"}), ${indexMs.toFixed(0)} ms`);
         const modelFile = await computeModelFileDigest(options.modelPath, options.cacheDir);
         const adapter = options.scorer === "adapter" ? await this.resolveAdapter(options) : undefined;
         const output = await distillPrompt({

@@ -10,7 +10,8 @@ export const defaultWorkspaceIndexer: WorkspaceIndexer = {
         folders: request.folders.map((folder) => ({name: path.basename(path.resolve(folder)), path: folder})),
         ...(request.extraExcludes === undefined ? {} : {extraExcludes: request.extraExcludes}),
         ...(request.filesExclude === undefined ? {} : {filesExclude: request.filesExclude}),
-        ...(request.maxFileBytes === undefined ? {} : {maxFileBytes: request.maxFileBytes})
+        ...(request.maxFileBytes === undefined ? {} : {maxFileBytes: request.maxFileBytes}),
+        ...(request.workspaceOutline === undefined ? {} : {workspaceOutline: request.workspaceOutline})
     }, signal),
     diffManifests: (previous, current) => diffManifests(previous, current)
 };

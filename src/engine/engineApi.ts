@@ -26,6 +26,11 @@ export type DistillOptions = ModelSource & {
     filesExclude?: string[];
     /** Largest file indexed, in bytes. */
     maxFileBytes?: number;
+    /**
+     * End the prompt with the workspace outline (where functions and classes are defined, which
+     * function each error message comes from) before the file list. Default true.
+     */
+    workspaceOutline?: boolean;
     /** Seed for the `random` scorer. */
     seed?: number;
     /**

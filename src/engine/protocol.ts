@@ -175,6 +175,10 @@ function isOptional<T>(value: unknown, guard: Guard<T>): boolean {
     return value === undefined || guard(value);
 }
 
+function isBoolean(value: unknown): value is boolean {
+    return typeof value === "boolean";
+}
+
 function isString(value: unknown): value is string {
     return typeof value === "string";
 }
@@ -196,6 +200,7 @@ export function isDistillOptions(value: unknown): value is DistillOptions {
         && isOptional(value.extraExcludes, isStringArray)
         && isOptional(value.filesExclude, isStringArray)
         && isOptional(value.maxFileBytes, isFiniteNumber)
+        && isOptional(value.workspaceOutline, isBoolean)
         && isOptional(value.seed, isFiniteNumber)
         && isOptional(value.compaction, (mode): mode is string => mode === "holes" || mode === "renumber")
         && isOptional(value.adapterPath, isString)

@@ -8,6 +8,8 @@ export type WorkspaceIndexRequest = {
     /** VS Code glob syntax (files.exclude). */
     filesExclude?: string[];
     maxFileBytes?: number;
+    /** End the prompt with the workspace outline (IndexWorkspaceOptions.workspaceOutline). Default true. */
+    workspaceOutline?: boolean;
 };
 
 export type WorkspaceIndexer = {

@@ -27,6 +27,7 @@ export function buildDistillOptions(input: DistillOptionsInput): DistillOptions 
         extraExcludes: [...input.settings.extraExcludes],
         filesExclude: [...new Set(input.filesExcludeGlobs)],
         maxFileBytes: input.settings.maxFileBytes,
+        workspaceOutline: input.settings.workspaceOutline,
         compaction: input.settings.compaction,
         cacheSizeCapBytes: input.settings.cacheMaxMegabytes * 1024 * 1024,
         ...(input.settings.adapter.value === "" ? {} : {adapterPath: resolveFromHome(input.settings.adapter.value, input.homeDirectory ?? "/")})

@@ -4,10 +4,11 @@
 //
 // Counting is exact for the way the engine feeds the prompt: each file's header and body are
 // tokenized separately (tokenizeFileSections does the same), so a file's count includes its
-// header, and the tail (the file list, which shrinks as files are left out) is counted as it will
-// be rendered. The tokenizer must not add BOS or other special tokens.
-import type {IndexedFile, IndexResult, SkippedFile} from "./indexTypes";
-import {renderPromptTail} from "./renderPromptTail";
+// header, and the tail (the workspace outline and the file list, which both shrink as files are
+// left out) is counted as it will be rendered. The tokenizer must not add BOS or other special tokens.
+import type {IndexedFile, IndexResult, PromptTailRecord, SkippedFile} from "./indexTypes";
+import {outlineFileSection, promptTailSha256, renderPromptTail} from "./renderPromptTail";
+import {renderWorkspaceOutline, type OutlinedFile} from "./workspaceOutline";
 import {compareFilesForPrompt} from "./compareFilesForPrompt";
 
 export type FileTokenCount = {displayPath: string; headerTokens: number; tokens: number};
@@ -50,13 +51,26 @@ export async function applyTokenBudget(
     for (let k = 1; k <= files.length; k++)
         tokensWithout[k] = tokensWithout[k - 1]! - fileTokens[leaveOrder[k - 1]!]!.tokens;
 
-    const hasTail = manifest.promptChars > manifest.tailStart;
+    // A manifest from before the outline has a tail only when it has a file list.
+    const tailParts: Omit<PromptTailRecord, "sha256"> = manifest.tail ?? {outline: false, fileList: manifest.promptChars > manifest.tailStart};
+    // Each file's outline entries, read once from its section in the prompt (which holds the content
+    // exactly as rendered: the outline the indexer took from it), only if a tail is re-rendered.
+    let outlinedFiles: Array<OutlinedFile | undefined> | undefined;
+    const outlineOfKept = (kept: readonly number[]): string => {
+        outlinedFiles ??= files.map((file) => outlineFileSection(file.displayPath, prompt.slice(file.headerEnd, file.charEnd)));
+        return renderWorkspaceOutline(kept.map((index) => outlinedFiles![index]).filter((outlined) => outlined !== undefined));
+    };
     const tailCache = new Map<number, {text: string; tokens: number}>();
     const tailWithout = async (leftOutCount: number): Promise<{text: string; tokens: number}> => {
         let tail = tailCache.get(leftOutCount);
         if (tail === undefined) {
             const leaving = new Set(leaveOrder.slice(0, leftOutCount));
-            const text = !hasTail ? "" : leftOutCount === 0 ? prompt.slice(manifest.tailStart) : renderPromptTail(files.filter((_, index) => !leaving.has(index)).map((file) => file.displayPath));
+            // Kept files in prompt order: the outline follows it.
+            const kept = files.map((_, index) => index).filter((index) => !leaving.has(index));
+            const text = leftOutCount === 0 ? prompt.slice(manifest.tailStart) : renderPromptTail({
+                outline: tailParts.outline ? outlineOfKept(kept) : "",
+                fileListPaths: tailParts.fileList ? kept.map((index) => files[index]!.displayPath) : undefined
+            });
             tail = {text, tokens: text === "" ? 0 : await tokenize(text)};
             tailCache.set(leftOutCount, tail);
         }
@@ -65,7 +79,8 @@ export async function applyTokenBudget(
     const fitsWithout = async (leftOutCount: number): Promise<boolean> => tokensWithout[leftOutCount]! + (await tailWithout(leftOutCount)).tokens <= budgetTokens;
 
     // Smallest number of files to leave out. Leaving out more files never adds tokens (the tail
-    // only loses lines), so a binary search needs O(log n) tail tokenizations.
+    // only loses lines: the file's outline entries and its line in the list), so a binary search
+    // needs O(log n) tail tokenizations.
     let leftOutCount = 0;
     if (!(await fitsWithout(0))) {
         let low = 1;
@@ -129,6 +144,7 @@ export async function applyTokenBudget(
                 skipped,
                 promptChars: budgetedPrompt.length,
                 tailStart: sectionsText.length,
+                ...(manifest.tail === undefined ? {} : {tail: {...manifest.tail, sha256: promptTailSha256(tail.text)}}),
                 promptTokens: totalTokens,
                 tailTokenStart: tokenOffset
             }

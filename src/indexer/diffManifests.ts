@@ -61,8 +61,15 @@ function sameSection(a: IndexedFile, b: IndexedFile): boolean {
         a.charStart === b.charStart && a.headerEnd === b.headerEnd && a.charEnd === b.charEnd;
 }
 
-/** With the same files, the tail (a file list) is the same unless one prompt has none. */
+/**
+ * Whether the tails are the same text. With the same files they differ when one prompt has a part
+ * the other has not (the outline, the file list), which can leave the length the same: the digests
+ * tell. A manifest from before the digest had at most a file list, which the same files make the
+ * same, so there the lengths tell.
+ */
 function sameTail(a: IndexManifest, b: IndexManifest): boolean {
+    if (a.tail !== undefined && b.tail !== undefined)
+        return a.tail.sha256 === b.tail.sha256;
     return a.promptChars - a.tailStart === b.promptChars - b.tailStart;
 }
 

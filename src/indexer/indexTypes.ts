@@ -72,6 +72,12 @@ export type IndexManifest = {
     promptChars: number;
     /** Character offset where the tail (anything that changes when files are added/removed) starts; equals promptChars when there is none. */
     tailStart: number;
+    /**
+     * What the tail holds (renderPromptTail) and a digest of its text, which can change while its
+     * length does not. Absent in manifests from before the outline: their tail is the file list
+     * when promptChars > tailStart.
+     */
+    tail?: PromptTailRecord;
     /** Identifies the prompt rendering (renderFileSection's promptFormatId); a different value invalidates everything. */
     promptFormat?: string;
     /** How files were ordered: "change-time" (the product) or "path" (for comparisons). */
@@ -83,6 +89,15 @@ export type IndexManifest = {
     /** Set once tokenized (applyTokenBudget, tokenizeFileSections): tokens of the whole prompt and where the tail's tokens start. */
     promptTokens?: number;
     tailTokenStart?: number;
+};
+
+export type PromptTailRecord = {
+    /** The workspace outline was asked for (its text may still be empty: no file has an entry). */
+    outline: boolean;
+    /** The list of included files. */
+    fileList: boolean;
+    /** sha256 of the tail's text, hex ("" hashed when there is no tail). */
+    sha256: string;
 };
 
 export type IndexResult = {

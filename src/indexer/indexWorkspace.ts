@@ -26,6 +26,8 @@ export type IndexWorkspaceOptions = {
     order?: "change-time" | "path";
     /** End the prompt with the list of included files (after tailStart). Default true. */
     fileListTail?: boolean;
+    /** End the prompt with the workspace outline of the included files (after tailStart, before the file list; see workspaceOutline.ts). Default true. */
+    workspaceOutline?: boolean;
     /** The git executable. Default "git". */
     gitCommand?: string;
     /** File-system access; tests inject failures through it. Default: node:fs. */

@@ -12,6 +12,9 @@
 /** Identifies this rendering; stored in the manifest so that a changed format invalidates old caches. */
 export const promptFormatId = "kv-distill-prompt/1";
 
+/** The last line of every section's body. */
+export const fileSectionClosing = "</file>\n";
+
 export type RenderedFileSection = {header: string; body: string};
 
 export function renderFileSection(displayPath: string, language: string, content: string): RenderedFileSection {
@@ -19,7 +22,7 @@ export function renderFileSection(displayPath: string, language: string, content
     let text = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
     if (text.indexOf("\r") !== -1 && text.includes("\r\n"))
         text = text.replace(/\r\n/g, "\n");
-    const body = text === "" || text.endsWith("\n") ? `${text}</file>\n` : `${text}\n</file>\n`;
+    const body = text === "" || text.endsWith("\n") ? `${text}${fileSectionClosing}` : `${text}\n${fileSectionClosing}`;
     return {header, body};
 }
 

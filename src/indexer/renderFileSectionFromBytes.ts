@@ -6,7 +6,7 @@
 // elsewhere included, and nothing else decodes to them. A file with a carriage return (CRLF line
 // ends, rare) takes the string path as before.
 import {decodeFileText} from "./decodeFileText";
-import {renderFileHeader, renderFileSection, type RenderedFileSection} from "./renderFileSection";
+import {fileSectionClosing, renderFileHeader, renderFileSection, type RenderedFileSection} from "./renderFileSection";
 
 const carriageReturn = 0x0d;
 const lineFeed = 0x0a;
@@ -18,6 +18,6 @@ export function renderFileSectionFromBytes(displayPath: string, language: string
     // A byte-order mark is dropped (an ASCII file has none).
     const content = !isAscii && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
     const text = decodeFileText(content, isAscii);
-    const body = content.length === 0 || content[content.length - 1] === lineFeed ? `${text}</file>\n` : `${text}\n</file>\n`;
+    const body = content.length === 0 || content[content.length - 1] === lineFeed ? `${text}${fileSectionClosing}` : `${text}\n${fileSectionClosing}`;
     return {header: renderFileHeader(displayPath, language, displayPathIsPlain), body};
 }

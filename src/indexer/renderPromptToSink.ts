@@ -19,7 +19,8 @@ import {compareFilesForPrompt} from "./compareFilesForPrompt";
 import {createReadBufferPool, readIndexableFile, readIndexableFileSync, type IndexableFileRead} from "./readIndexableFile";
 import {needsMarkupEscaping, promptFormatId} from "./renderFileSection";
 import {renderFileSectionFromBytes} from "./renderFileSectionFromBytes";
-import {renderPromptTail} from "./renderPromptTail";
+import {outlineFileSection, promptTailSha256, renderPromptTail} from "./renderPromptTail";
+import {renderWorkspaceOutline, type OutlinedFile} from "./workspaceOutline";
 import {guessLanguageId} from "./guessLanguageId";
 import {WorkspaceFolderError} from "./WorkspaceFolderError";
 import {findKnownBinaryExtension} from "./detectBinaryContent";
@@ -29,7 +30,7 @@ import {selectSha256Hex} from "./selectSha256Hex";
 export type PromptChunk =
     /** One file's section: `header` then `body`; `file` carries its final character spans. */
     | {kind: "file"; file: IndexedFile; header: string; body: string}
-    /** The tail (file list), starting at manifest.tailStart. Not sent when the tail is turned off. */
+    /** The tail (workspace outline, file list), starting at manifest.tailStart. Not sent when it is empty (both turned off, or no outline entry and no list). */
     | {kind: "tail"; text: string; charStart: number};
 
 /** Receives the prompt in order. A returned promise is awaited before the next chunk (back-pressure). */
@@ -51,6 +52,8 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     const ignoreCase = process.platform === "win32" || process.platform === "darwin";
     const filesExclude = (options.filesExclude ?? []).map((pattern) => compileFilesExcludeGlob(pattern, ignoreCase));
     const progress = createProgressReporter(options.onProgress);
+    const workspaceOutline = options.workspaceOutline ?? true;
+    const fileListTail = options.fileListTail ?? true;
     const warnings: string[] = [];
 
     const folders = await resolveFolders(options.folders, fileSystem);
@@ -180,6 +183,8 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     for (let index = 0; index < readAheadFiles; index++)
         startRead(index);
     let charOffset = 0;
+    // Each file's outline entries, taken while its section is at hand (no content is kept for the tail).
+    const outlinedFiles: OutlinedFile[] = [];
     const displayPathsArePlain = !namesNeedMarkupEscaping && !folders.some((folder) => needsMarkupEscaping(folder.displayPrefix));
     for (let index = 0; index < ordered.length; index++) {
         const candidate = ordered[index]!;
@@ -208,6 +213,11 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const sizeBytes = read.bytes.length;
         const section = renderFileSectionFromBytes(candidate.displayPath, language, read.bytes, read.isAscii, displayPathsArePlain);
         read.release(); // the bytes are hashed and decoded: the buffer can take the next file
+        if (workspaceOutline) {
+            const outlined = outlineFileSection(candidate.displayPath, section.body, displayPathsArePlain);
+            if (outlined !== undefined)
+                outlinedFiles.push(outlined);
+        }
         const file: IndexedFile = {
             folderName: candidate.folderName,
             absolutePath: candidate.absolutePath,
@@ -232,11 +242,14 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     }
 
     const tailStart = charOffset;
-    if (options.fileListTail ?? true) {
-        // The paths in the walk's order, which is nearly path order: the tail's sort then has little to do.
-        const text = renderPromptTail(candidates.filter((candidate) => indexedCandidates.has(candidate)).map((candidate) => candidate.displayPath), displayPathsArePlain);
-        await sink({kind: "tail", text, charStart: tailStart});
-        charOffset += text.length;
+    const tailText = renderPromptTail({
+        outline: workspaceOutline ? renderWorkspaceOutline(outlinedFiles) : "",
+        // The paths in the walk's order, which is nearly path order: the list's sort then has little to do.
+        fileListPaths: fileListTail ? candidates.filter((candidate) => indexedCandidates.has(candidate)).map((candidate) => candidate.displayPath) : undefined
+    }, displayPathsArePlain);
+    if (tailText !== "") {
+        await sink({kind: "tail", text: tailText, charStart: tailStart});
+        charOffset += tailText.length;
     }
     progress.finish();
 
@@ -255,6 +268,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         rulesDigest: createHash("sha256").update(JSON.stringify(rules)).digest("hex"),
         promptChars: charOffset,
         tailStart,
+        tail: {outline: workspaceOutline, fileList: fileListTail, sha256: promptTailSha256(tailText)},
         promptFormat: promptFormatId,
         order: options.order ?? "change-time",
         rules,

@@ -42,7 +42,7 @@ describe("engine options of distill / ask and of the engine process", () => {
     const environment = {logFile: undefined, cacheDir: "/c", xdgCacheHome: undefined, home: "/home/user", engineDir: undefined, xdgRuntimeDir: undefined, nodeLlamaCppDir: undefined};
     const folder = path.resolve(".");
 
-    test("--gpu, --compaction and --adapter reach the engine and distill options", () => {
+    test("--gpu, --compaction, --adapter and --no-outline reach the engine and distill options", () => {
         const parsed = readEngineCommandArguments([folder, "--model", "m.gguf", "--gpu", "cuda", "--compaction", "renumber", "--scorer", "adapter", "--adapter", "a.gguf"], environment, () => 1);
         assert.equal(parsed.engineOptions.gpu, "cuda");
         assert.equal(parsed.distillOptions.compaction, "renumber");
@@ -52,6 +52,8 @@ describe("engine options of distill / ask and of the engine process", () => {
         const defaults = readEngineCommandArguments([folder, "--model", "m.gguf"], environment, () => 1);
         assert.equal(defaults.engineOptions.gpu, "auto");
         assert.equal(defaults.distillOptions.compaction, undefined, "the engine's default (holes)");
+        assert.equal(defaults.distillOptions.workspaceOutline, undefined, "the engine's default (on)");
+        assert.equal(readEngineCommandArguments([folder, "--model", "m.gguf", "--no-outline"], environment, () => 1).distillOptions.workspaceOutline, false);
     });
 
     test("bad values are usage errors", () => {

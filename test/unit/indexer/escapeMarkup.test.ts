@@ -1,7 +1,7 @@
 import {strict as assert} from "node:assert";
 import {describe, it} from "node:test";
 import {anyNeedsMarkupEscaping, escapeMarkup, renderFileHeader} from "../../../src/indexer/renderFileSection";
-import {renderPromptTail} from "../../../src/indexer/renderPromptTail";
+import {renderFileListTail} from "../../../src/indexer/renderPromptTail";
 
 describe("escapeMarkup", () => {
     it("escapes exactly & \" < > CR LF, wherever they are, and returns any other text unchanged", () => {
@@ -28,6 +28,6 @@ describe("escapeMarkup", () => {
             assert.equal(renderFileHeader(displayPath, "typescript", true), renderFileHeader(displayPath, "typescript"));
         const reference = (paths: string[]): string => `<workspace-files count="${paths.length}">\n${[...paths].sort().map((p) => escapeMarkup(p) + "\n").join("")}</workspace-files>\n`;
         for (const paths of [plain, [...plain, "a&b", "line\nbreak"], [], ["only.ts"]])
-            assert.equal(renderPromptTail(paths), reference(paths));
+            assert.equal(renderFileListTail(paths), reference(paths));
     });
 });

@@ -74,4 +74,19 @@ describe("kv-distill index", () => {
         assert.match(stdout, /<file path="src\/a\.ts" language="typescript">\nexport const a = 1;\n<\/file>\n/);
         assert.match(stdout, /<workspace-files count="3">\n[^]*<\/workspace-files>\n$/);
     });
+
+    it("ends the prompt with the workspace outline, then the file list, unless --no-outline", () => {
+        const code = createFixtureWorkspace({"app.py": "def main():\n    raise SystemExit(\"no arguments given\")\n"});
+        fixtures.push(code);
+        const fileList = "<workspace-files count=\"1\">\napp.py\n</workspace-files>\n";
+        const outline = "<workspace-symbols>\n- main: app.py\n</workspace-symbols>\n<workspace-messages>\n- \"no arguments given\": main in app.py\n</workspace-messages>\n";
+        const withOutline = runCli(["index", "--prompt", code, "--no-git"]);
+        assert.equal(withOutline.status, 0, withOutline.stderr);
+        assert.ok(withOutline.stdout.endsWith(`</file>\n${outline}${fileList}`), withOutline.stdout);
+        const withoutOutline = runCli(["index", "--prompt", code, "--no-git", "--no-outline"]);
+        assert.equal(withoutOutline.status, 0, withoutOutline.stderr);
+        assert.ok(withoutOutline.stdout.endsWith(`</file>\n${fileList}`), withoutOutline.stdout);
+        const report = JSON.parse(runCli(["index", "--json", code, "--no-git", "--no-outline"]).stdout) as {tail: {outline: boolean; fileList: boolean}};
+        assert.deepEqual([report.tail.outline, report.tail.fileList], [false, true]);
+    });
 });

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import {after, describe, it} from "node:test";
 import {indexWorkspace} from "../../../src/indexer/indexWorkspace";
 import {renderPromptToSink, type PromptChunk} from "../../../src/indexer/renderPromptToSink";
-import {renderPromptTail} from "../../../src/indexer/renderPromptTail";
+import {renderFileListTail} from "../../../src/indexer/renderPromptTail";
 import {asyncNodeIndexerFileSystem, type IndexerFileSystem} from "../../../src/indexer/indexerFileSystem";
 import {waitForProcessesToEnd} from "../../fixtures/processLiveness";
 import {commitAt, createFixtureWorkspace, createTemporaryFolder, git, initGitRepository, removeFixture, writeFixtureFiles} from "./fixtureWorkspace";
@@ -239,7 +239,7 @@ describe("prompt rendering", () => {
     });
 
     it("lists the tail's paths in UTF-16 code-unit order, escaped", () => {
-        const tail = renderPromptTail(["b", "\uffff", "\u{1f600}", "B", "a/b", "\u00e9", "a-b", "q\"<x>"]);
+        const tail = renderFileListTail(["b", "\uffff", "\u{1f600}", "B", "a/b", "\u00e9", "a-b", "q\"<x>"]);
         assert.equal(tail, "<workspace-files count=\"8\">\nB\na-b\na/b\nb\nq&#34;&#60;x&#62;\n\u00e9\n\u{1f600}\n\uffff\n</workspace-files>\n");
     });
 

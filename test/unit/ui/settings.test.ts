@@ -1,10 +1,12 @@
 import {strict as assert} from "node:assert";
+import {readFileSync} from "node:fs";
 import * as path from "node:path";
 import {describe, it} from "node:test";
 import {enabledExcludeGlobs, parseKvDistillSettings, settingDefaults, settingKeys} from "../../../src/config/kvDistillSettings";
 import {describeModelSetting, interpretModelSetting} from "../../../src/config/modelSetting";
 import {selectTrustedModelPath} from "../../../src/config/selectTrustedModelPath";
 import {buildDistillOptions} from "../../../src/extension/buildDistillOptions";
+import {findRepositoryRoot} from "../../fixtures/repositoryPaths";
 
 describe("selectTrustedModelPath: an untrusted workspace cannot set the model", () => {
     const inspection = {defaultValue: "", globalValue: "/home/me/models/good.gguf", workspaceValue: "./evil.gguf", workspaceFolderValue: "/tmp/evil.gguf"};
@@ -38,13 +40,13 @@ describe("parseKvDistillSettings", () => {
             [settingKeys.keepRatio]: 0.1, [settingKeys.scorer]: "recent", [settingKeys.segmentTokens]: 0, [settingKeys.idleUnloadMinutes]: 0,
             [settingKeys.cacheMaxMegabytes]: 100, [settingKeys.autoRefresh]: true, [settingKeys.autoRefreshDelaySeconds]: 2.5,
             [settingKeys.maxFileBytes]: 5000, [settingKeys.extraExcludes]: ["**/*.min.js", " ", 3], [settingKeys.maxAnswerTokens]: 64,
-            [settingKeys.gpu]: "cuda", [settingKeys.compaction]: "renumber"
+            [settingKeys.gpu]: "cuda", [settingKeys.compaction]: "renumber", [settingKeys.workspaceOutline]: false
         };
         const adapter = {value: "~/a.gguf", source: "user", ignoredUntrustedValue: false} as const;
         const settings = parseKvDistillSettings((key) => values[key], model, adapter);
         assert.deepEqual(settings, {
             model, keepRatio: 0.1, scorer: "recent", segmentTokens: 0, idleUnloadMinutes: 0, cacheMaxMegabytes: 100, autoRefresh: true,
-            autoRefreshDelaySeconds: 2.5, maxFileBytes: 5000, extraExcludes: ["**/*.min.js"], maxAnswerTokens: 64,
+            autoRefreshDelaySeconds: 2.5, maxFileBytes: 5000, extraExcludes: ["**/*.min.js"], workspaceOutline: false, maxAnswerTokens: 64,
             gpu: "cuda", compaction: "renumber", adapter
         });
     });
@@ -54,7 +56,7 @@ describe("parseKvDistillSettings", () => {
             [settingKeys.keepRatio]: 0, [settingKeys.scorer]: "random", [settingKeys.segmentTokens]: -1, [settingKeys.idleUnloadMinutes]: "5",
             [settingKeys.cacheMaxMegabytes]: Number.NaN, [settingKeys.autoRefresh]: "yes", [settingKeys.autoRefreshDelaySeconds]: 0,
             [settingKeys.maxFileBytes]: Infinity, [settingKeys.extraExcludes]: "src", [settingKeys.maxAnswerTokens]: 1,
-            [settingKeys.gpu]: "metal", [settingKeys.compaction]: "erase"
+            [settingKeys.gpu]: "metal", [settingKeys.compaction]: "erase", [settingKeys.workspaceOutline]: "off"
         };
         const settings = parseKvDistillSettings((key) => values[key], model);
         assert.equal(settings.keepRatio, settingDefaults.keepRatio);
@@ -69,7 +71,19 @@ describe("parseKvDistillSettings", () => {
         assert.equal(settings.maxAnswerTokens, settingDefaults.maxAnswerTokens);
         assert.equal(settings.gpu, "auto");
         assert.equal(settings.compaction, "holes");
+        assert.equal(settings.workspaceOutline, true, "on unless turned off with a boolean");
         assert.equal(settings.adapter.value, "", "no adapter unless one is given");
+    });
+
+    it("reads only settings that package.json declares, with the same defaults", () => {
+        const packageJson = JSON.parse(readFileSync(path.join(findRepositoryRoot(), "package.json"), "utf8")) as {
+            contributes: {configuration: {properties: Record<string, {default?: unknown; type?: string}>}};
+        };
+        const declared = packageJson.contributes.configuration.properties;
+        for (const key of Object.values(settingKeys))
+            assert.ok(declared[`kvDistill.${key}`] !== undefined, `kvDistill.${key} is not in package.json`);
+        assert.deepEqual(declared[`kvDistill.${settingKeys.workspaceOutline}`], {...declared[`kvDistill.${settingKeys.workspaceOutline}`], type: "boolean", default: settingDefaults.workspaceOutline});
+        assert.equal(declared[`kvDistill.${settingKeys.keepRatio}`]?.default, settingDefaults.keepRatio);
     });
 
     it("keeps only the enabled files.exclude globs", () => {
@@ -100,7 +114,7 @@ describe("model setting", () => {
         const settings = parseKvDistillSettings((key) => key === settingKeys.extraExcludes ? ["**/*.min.js", "**/.git"] : undefined, {value: "/m.gguf", source: "user", ignoredUntrustedValue: false});
         assert.deepEqual(buildDistillOptions({settings, folders: ["/w"], cacheDir: "/s/caches", modelPath: "/m.gguf", filesExcludeGlobs: ["**/.git", "**/.DS_Store"]}), {
             modelPath: "/m.gguf", folders: ["/w"], keepRatio: 0.2, scorer: "surprisal", segmentTokens: 4096, cacheDir: "/s/caches",
-            extraExcludes: ["**/*.min.js", "**/.git"], filesExclude: ["**/.git", "**/.DS_Store"], maxFileBytes: 1_048_576,
+            extraExcludes: ["**/*.min.js", "**/.git"], filesExclude: ["**/.git", "**/.DS_Store"], maxFileBytes: 1_048_576, workspaceOutline: true,
             compaction: "holes", cacheSizeCapBytes: 4096 * 1024 * 1024
         });
     });
