@@ -26,7 +26,9 @@ _MODIFIERS_TS = r"(?:(?:public|private|protected|static|async|override|readonly)
 DEFINITION_PATTERNS = {
     "python": [r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(%s)[ \t]*\(" % IDENTIFIER,
                r"^([ \t]*)class[ \t]+(%s)\b" % IDENTIFIER],
-    "script": [r"^([ \t]*)(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\b[ \t]*\*?[ \t]*(%s)" % SCRIPT_IDENTIFIER,
+    # (Each pattern is written so that a long line cannot make it backtrack quadratically: "[ \t]*\*?[ \t]*"
+    # would try every split of a run of blanks.)
+    "script": [r"^([ \t]*)(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\b[ \t]*(?:\*[ \t]*)?(%s)" % SCRIPT_IDENTIFIER,
                r"^([ \t]*)(?:export[ \t]+)?(?:default[ \t]+)?(?:abstract[ \t]+)?class[ \t]+(%s)" % SCRIPT_IDENTIFIER,
                r"^([ \t]*)(?:export[ \t]+)?(?:const|let|var)[ \t]+(%s)[ \t]*(?::[^=]*)?=[ \t]*(?:async\b[ \t]*)?"
                r"(?:function\b|\([^()]*\)[ \t]*(?::[^=]*)?=>|%s[ \t]*=>)" % (SCRIPT_IDENTIFIER, SCRIPT_IDENTIFIER),
@@ -38,7 +40,8 @@ DEFINITION_PATTERNS = {
              r"^([ \t]*)(?:pub(?:\([^)]*\))?[ \t]+)?(?:struct|enum|trait)[ \t]+(%s)" % IDENTIFIER],
     # A definition's line starts at column 0 with its type and has no ';' after the parameters begin.
     # (GNU style puts the type on the line above: the name alone at column 0 counts too.)
-    "c": [r"^()(?:[A-Za-z_][A-Za-z0-9_]*[ \t*&]+)*\**(%s)[ \t]*\([^;]*$" % IDENTIFIER],
+    # (Words then the name, or "*"s then the name: a "*" run after words is their separators'.)
+    "c": [r"^()(?:(?:[A-Za-z_][A-Za-z0-9_]*[ \t*&]+)+|\**)(%s)[ \t]*\([^;]*$" % IDENTIFIER],
     "java": [r"^([ \t]*)(?:(?:public|private|protected|static|final|abstract|synchronized)[ \t]+)*"
              r"(?:class|interface|enum|record)[ \t]+(%s)" % IDENTIFIER,
              r"^([ \t]*)(?:(?:public|private|protected|static|final|abstract|synchronized)[ \t]+)+"
