@@ -38,7 +38,7 @@ export const settingKeys = {
     autoRefreshDelaySeconds: "refresh.delaySeconds",
     maxFileBytes: "index.maxFileBytes",
     extraExcludes: "index.extraExcludes",
-    workspaceOutline: "workspaceOutline",
+    workspaceOutline: "index.outline",
     maxAnswerTokens: "answer.maxTokens",
     gpu: "engine.gpu",
     compaction: "distill.compaction",
