@@ -7,6 +7,7 @@ import {tmpdir} from "node:os";
 import path from "node:path";
 import {after, before, describe, it} from "node:test";
 import {loadNodeLlamaCpp} from "../../src/engine/llamaBinding";
+import {indexWorkspace} from "../../src/indexer/indexWorkspace";
 
 const repositoryRoot = path.resolve(__dirname, "..", "..", "..");
 const trainFolder = path.join(repositoryRoot, "native", "train");
@@ -186,6 +187,24 @@ describe("training pipeline against llama.cpp", () => {
         const result = spawnSync(python, ["-m", "kvtrain.selftest"], {cwd: trainFolder, encoding: "utf8", timeout: 10 * 60_000});
         assert.equal(result.status, 0, `kvtrain.selftest failed:\n${result.stdout}\n${result.stderr}`);
         assert.match(result.stdout, /all checks passed/);
+    });
+
+    it("renders the engine's workspace outline on the evaluation workspaces, character for character", async () => {
+        // The models are trained on kvtrain's outline and read the engine's: the shared cases test
+        // both sides alone, this the two together on real generated workspaces, in the engine's order.
+        const pythonOutline = [
+            "import json, sys",
+            "from kvtrain.workspace_outline import render_outline",
+            "sys.stdout.write(render_outline([tuple(pair) for pair in json.load(sys.stdin)]))"
+        ].join("\n");
+        for (const workspace of ["2k/2k-00", "8k/8k-01", "16k/16k-02"]) {
+            const {prompt} = await indexWorkspace({folders: [{name: "w", path: path.join(repositoryRoot, "test", "fixtures", "qa-eval", workspace)}], useGit: false});
+            const files = [...prompt.matchAll(/<file path="([^"]*)" language="[^"]*">\n([\s\S]*?)<\/file>\n/g)].map((found) => [found[1], found[2]]);
+            const engineOutline = prompt.slice(prompt.indexOf("<workspace-symbols>"), prompt.indexOf("<workspace-files"));
+            const expected = execFileSync(python, ["-c", pythonOutline], {cwd: trainFolder, input: JSON.stringify(files), encoding: "utf8"});
+            assert.ok(files.length >= 10 && expected.includes("<workspace-messages>"), `${workspace}: ${files.length} files, outline of ${expected.length} characters`);
+            assert.equal(engineOutline, expected, `${workspace}: the engine's outline differs from kvtrain's`);
+        }
     });
 
     it("trains a few steps and exports a GGUF that llama.cpp loads", async () => {
