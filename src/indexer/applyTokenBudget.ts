@@ -60,18 +60,25 @@ export async function applyTokenBudget(
         outlinedFiles ??= files.map((file) => outlineFileSection(file.displayPath, prompt.slice(file.headerEnd, file.charEnd)));
         return renderWorkspaceOutline(kept.map((index) => outlinedFiles![index]).filter((outlined) => outlined !== undefined));
     };
-    const tailCache = new Map<number, {text: string; tokens: number}>();
-    const tailWithout = async (leftOutCount: number): Promise<{text: string; tokens: number}> => {
+    type BudgetedTail = {text: string; tokens: number; outlineChars: number | undefined};
+    const tailCache = new Map<number, BudgetedTail>();
+    const tailWithout = async (leftOutCount: number): Promise<BudgetedTail> => {
         let tail = tailCache.get(leftOutCount);
         if (tail === undefined) {
-            const leaving = new Set(leaveOrder.slice(0, leftOutCount));
-            // Kept files in prompt order: the outline follows it.
-            const kept = files.map((_, index) => index).filter((index) => !leaving.has(index));
-            const text = leftOutCount === 0 ? prompt.slice(manifest.tailStart) : renderPromptTail({
-                outline: tailParts.outline ? outlineOfKept(kept) : "",
-                fileListPaths: tailParts.fileList ? kept.map((index) => files[index]!.displayPath) : undefined
-            });
-            tail = {text, tokens: text === "" ? 0 : await tokenize(text)};
+            let text: string;
+            let outlineChars: number | undefined;
+            if (leftOutCount === 0) {
+                text = prompt.slice(manifest.tailStart);
+                outlineChars = manifest.tail?.outlineChars;
+            } else {
+                const leaving = new Set(leaveOrder.slice(0, leftOutCount));
+                // Kept files in prompt order: the outline follows it.
+                const kept = files.map((_, index) => index).filter((index) => !leaving.has(index));
+                const outline = tailParts.outline ? outlineOfKept(kept) : "";
+                text = renderPromptTail({outline, fileListPaths: tailParts.fileList ? kept.map((index) => files[index]!.displayPath) : undefined});
+                outlineChars = outline.length;
+            }
+            tail = {text, tokens: text === "" ? 0 : await tokenize(text), outlineChars};
             tailCache.set(leftOutCount, tail);
         }
         return tail;
@@ -144,7 +151,11 @@ export async function applyTokenBudget(
                 skipped,
                 promptChars: budgetedPrompt.length,
                 tailStart: sectionsText.length,
-                ...(manifest.tail === undefined ? {} : {tail: {...manifest.tail, sha256: promptTailSha256(tail.text)}}),
+                ...(manifest.tail === undefined ? {} : {tail: {
+                    ...manifest.tail,
+                    sha256: promptTailSha256(tail.text),
+                    ...(tail.outlineChars === undefined ? {} : {outlineChars: tail.outlineChars})
+                }}),
                 promptTokens: totalTokens,
                 tailTokenStart: tokenOffset
             }

@@ -96,6 +96,12 @@ export type PromptTailRecord = {
     outline: boolean;
     /** The list of included files. */
     fileList: boolean;
+    /**
+     * Characters of the outline at the start of the tail (from tailStart; the file list, if any,
+     * follows). The engine scores the outline like file content but always keeps the file list.
+     * Absent in manifests from before it was recorded: the whole tail then counts as the file list.
+     */
+    outlineChars?: number;
     /** sha256 of the tail's text, hex ("" hashed when there is no tail). */
     sha256: string;
 };

@@ -242,8 +242,9 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     }
 
     const tailStart = charOffset;
+    const outlineText = workspaceOutline ? renderWorkspaceOutline(outlinedFiles) : "";
     const tailText = renderPromptTail({
-        outline: workspaceOutline ? renderWorkspaceOutline(outlinedFiles) : "",
+        outline: outlineText,
         // The paths in the walk's order, which is nearly path order: the list's sort then has little to do.
         fileListPaths: fileListTail ? candidates.filter((candidate) => indexedCandidates.has(candidate)).map((candidate) => candidate.displayPath) : undefined
     }, displayPathsArePlain);
@@ -268,7 +269,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         rulesDigest: createHash("sha256").update(JSON.stringify(rules)).digest("hex"),
         promptChars: charOffset,
         tailStart,
-        tail: {outline: workspaceOutline, fileList: fileListTail, sha256: promptTailSha256(tailText)},
+        tail: {outline: workspaceOutline, fileList: fileListTail, outlineChars: outlineText.length, sha256: promptTailSha256(tailText)},
         promptFormat: promptFormatId,
         order: options.order ?? "change-time",
         rules,

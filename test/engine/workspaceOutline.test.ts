@@ -1,10 +1,13 @@
 // The workspace outline in the prompt's tail, with the real indexer: a cache built with it is never
 // reused for a prompt without it (or the other way), yet the segments of the files, which are the
-// same text either way, are kept when the setting changes.
+// same text either way, are kept when the setting changes. Its tokens are scored and compressed
+// within the keep ratio like file content; only the file list after it is always kept.
 import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {after, before, describe, test} from "node:test";
+import {decodeBitmap} from "../../src/engine/cacheManifest";
 import {defaultWorkspaceIndexer} from "../../src/engine/defaultWorkspaceIndexer";
+import {defaultAlwaysKeepRules} from "../../src/engine/selection/buildAlwaysKeepMask";
 import type {DistillOptions} from "../../src/engine/engineApi";
 import {createTestEngine, distillOptions, makeTemporaryFolder, writeSampleWorkspace} from "./helpers/engineTestKit";
 import type {TestEngine} from "./helpers/engineTestKit";
@@ -58,5 +61,30 @@ describe("the workspace outline and the saved cache", {timeout}, () => {
         assert.equal(unchanged.cacheOutcome, "reused");
         assert.equal(unchanged.evaluatedTokens, 0);
         assert.ok(kit.logLines.some((line) => /^index: \d+ file\(s\), .*\(workspace outline off\)/.test(line)), kit.logLines.join("\n"));
+    });
+
+    test("the outline is compressed within the keep ratio; the file list is kept whole", {timeout}, async () => {
+        const surprisalCacheDir = await makeTemporaryFolder("cache");
+        try {
+            const keepRatio = 0.25;
+            const {layout, manifest} = await kit.engine.distillForTesting({...options, cacheDir: surprisalCacheDir, scorer: "surprisal", keepRatio});
+            const total = layout.tokens.length;
+            const outlineTokens = layout.fileListTokenStart - layout.tailTokenStart;
+            const fileListTokens = total - layout.fileListTokenStart;
+            assert.ok(manifest.index.tail?.outlineChars !== undefined && manifest.index.tail.outlineChars > 200, "the manifest says where the outline ends");
+            assert.ok(outlineTokens > total * 0.1, `an outline of ${outlineTokens} of ${total} tokens`);
+            assert.ok(fileListTokens > 0);
+            const kept = new Uint8Array(total);
+            for (const segment of manifest.segments)
+                kept.set(decodeBitmap(segment.keptBitmap, segment.tokenEnd - segment.tokenStart), segment.tokenStart);
+            const keptOutline = kept.subarray(layout.tailTokenStart, layout.fileListTokenStart).reduce((sum, bit) => sum + bit, 0);
+            assert.ok(keptOutline < outlineTokens, `kept ${keptOutline} of the outline's ${outlineTokens} tokens`);
+            assert.ok(kept.subarray(layout.fileListTokenStart).every((bit) => bit === 1), "the file list is kept whole");
+            // Over the budget by at most what is always kept at the end: the file list and the last tokens.
+            const allowedExcess = fileListTokens + defaultAlwaysKeepRules.tailTokens;
+            assert.ok(manifest.keptTokens <= Math.round(keepRatio * total) + allowedExcess, `kept ${manifest.keptTokens} of ${total}`);
+        } finally {
+            await rm(surprisalCacheDir, {recursive: true, force: true});
+        }
     });
 });

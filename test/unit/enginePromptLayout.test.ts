@@ -4,11 +4,16 @@ import type {IndexedFile, IndexManifest} from "../../src/indexer/indexTypes";
 import {buildPromptLayout} from "../../src/engine/prompt/buildPromptLayout";
 import type {PromptLayout} from "../../src/engine/prompt/buildPromptLayout";
 import {planSegments} from "../../src/engine/prompt/planSegments";
+import {buildAlwaysKeepMask, defaultAlwaysKeepRules} from "../../src/engine/selection/buildAlwaysKeepMask";
+import {planKeepSchedule} from "../../src/engine/selection/planKeepSchedule";
+import {renderFileListTail} from "../../src/indexer/renderPromptTail";
+import {renderWorkspaceOutline} from "../../src/indexer/workspaceOutline";
 
 // One token per UTF-16 code unit: token spans then mirror character spans exactly.
 const tokenizeByCharacter = (text: string): number[] => Array.from(text, (character) => character.charCodeAt(0));
 
-function makePrompt(contents: string[], tail = "=== tail ===\n"): {prompt: string; manifest: IndexManifest} {
+/** `outline`: put this outline in front of the tail and record its length, as the indexer does. */
+function makePrompt(contents: string[], tail = "=== tail ===\n", outline?: string): {prompt: string; manifest: IndexManifest} {
     let prompt = "";
     const files: IndexedFile[] = contents.map((content, index) => {
         const charStart = prompt.length;
@@ -22,8 +27,11 @@ function makePrompt(contents: string[], tail = "=== tail ===\n"): {prompt: strin
         };
     });
     const tailStart = prompt.length;
-    prompt += tail;
-    return {prompt, manifest: {formatVersion: 1, files, skipped: [], rulesDigest: "", promptChars: prompt.length, tailStart}};
+    prompt += (outline ?? "") + tail;
+    const manifest: IndexManifest = {formatVersion: 1, files, skipped: [], rulesDigest: "", promptChars: prompt.length, tailStart};
+    if (outline !== undefined)
+        manifest.tail = {outline: true, fileList: true, outlineChars: outline.length, sha256: ""};
+    return {prompt, manifest};
 }
 
 function layoutOf(contents: string[], maxPieceChars = 64, opening = [1, 2, 3]): {layout: PromptLayout; prompt: string; manifest: IndexManifest} {
@@ -139,5 +147,75 @@ describe("planSegments", () => {
         const unaffected = beforeSegments.filter((segment) => segment.tokenEnd <= editedFileStart);
         assert.ok(unaffected.length >= 2);
         assert.deepEqual(afterSegments.slice(0, unaffected.length), unaffected);
+    });
+});
+
+describe("the workspace outline in the layout", () => {
+    // Files with functions, so that the outline has entries: about as many tokens as the files.
+    const contents = Array.from({length: 6}, (_, index) => Array.from({length: 8}, (_, line) => `export function handler${index}x${line}() { return ${line}; }\n`).join(""));
+    const displayPaths = contents.map((_, index) => `file${index}.ts`);
+    const outline = renderWorkspaceOutline(contents.map((content, index) => ({displayPath: displayPaths[index]!, content})));
+    const fileList = renderFileListTail(displayPaths);
+    const layoutWithOutline = (): {layout: PromptLayout; prompt: string; manifest: IndexManifest} => {
+        const {prompt, manifest} = makePrompt(contents, fileList, outline);
+        return {layout: buildPromptLayout({prompt, manifest, openingTokens: [1, 2, 3], tokenizeText: tokenizeByCharacter, maxPieceChars: 64}), prompt, manifest};
+    };
+
+    test("the tail is split into outline pieces, cut at line breaks, and the file list after them", () => {
+        const {layout, prompt, manifest} = layoutWithOutline();
+        assert.ok(outline.includes("handler5x7: file5.ts"), outline);
+        const outlinePieces = layout.pieces.filter((piece) => piece.kind === "outline");
+        const fileListPieces = layout.pieces.filter((piece) => piece.kind === "fileList");
+        assert.ok(outlinePieces.length > 3);
+        assert.equal(outlinePieces[0]!.charStart, manifest.tailStart);
+        assert.equal(fileListPieces[0]!.charStart, manifest.tailStart + outline.length);
+        assert.equal(outlinePieces.map((piece) => prompt.slice(piece.charStart, piece.charEnd)).join(""), outline);
+        assert.equal(fileListPieces.map((piece) => prompt.slice(piece.charStart, piece.charEnd)).join(""), fileList);
+        for (const piece of outlinePieces)
+            assert.ok(piece.charEnd - piece.charStart <= 64 && prompt[piece.charEnd - 1] === "\n", "cut after a line break");
+        // One section boundary, where the tail starts.
+        assert.deepEqual([...outlinePieces, ...fileListPieces].map((piece) => piece.startsSection), [true, ...new Array(outlinePieces.length + fileListPieces.length - 1).fill(false)]);
+        assert.equal(layout.tailTokenStart, 3 + manifest.tailStart);
+        assert.equal(layout.fileListTokenStart, 3 + manifest.tailStart + outline.length);
+    });
+
+    test("outline tokens are not always kept, the file list is", () => {
+        const {layout} = layoutWithOutline();
+        const mask = buildAlwaysKeepMask(layout, defaultAlwaysKeepRules);
+        const outlineMask = mask.subarray(layout.tailTokenStart, layout.fileListTokenStart);
+        assert.ok(outlineMask.length > 500);
+        assert.equal(outlineMask.reduce((sum, bit) => sum + bit, 0), 0, "no outline token is always kept");
+        assert.ok(mask.subarray(layout.fileListTokenStart).every((bit) => bit === 1), "every file-list token is always kept");
+    });
+
+    test("with the outline, the kept share stays within the keep ratio", () => {
+        const {layout} = layoutWithOutline();
+        const total = layout.tokens.length;
+        assert.ok(layout.fileListTokenStart - layout.tailTokenStart > total * 0.3, "the outline is a large share of the prompt");
+        const mask = buildAlwaysKeepMask(layout, defaultAlwaysKeepRules);
+        for (const segmentTokens of [0, 256]) {
+            const schedule = planKeepSchedule(planSegments(layout, segmentTokens), mask, 0.25);
+            const kept = schedule[schedule.length - 1]!.keptThrough;
+            // Only the always-kept file list and last tokens of the last segment may go over the budget.
+            const allowedExcess = total - layout.fileListTokenStart + defaultAlwaysKeepRules.tailTokens;
+            assert.ok(kept <= Math.round(0.25 * total) + allowedExcess, `segments of ${segmentTokens}: kept ${kept} of ${total}`);
+            assert.ok(kept < layout.fileListTokenStart - layout.tailTokenStart, "less than the outline alone");
+        }
+    });
+
+    test("a manifest that does not record the outline's length has no outline: its whole tail is the file list", () => {
+        const {prompt, manifest} = makePrompt(contents, fileList, outline);
+        const old: IndexManifest = {...manifest, tail: {outline: true, fileList: true, sha256: ""}};
+        const layout = buildPromptLayout({prompt, manifest: old, openingTokens: [1, 2, 3], tokenizeText: tokenizeByCharacter, maxPieceChars: 64});
+        assert.equal(layout.pieces.filter((piece) => piece.kind === "outline").length, 0);
+        assert.equal(layout.fileListTokenStart, layout.tailTokenStart);
+        const withoutRecord = buildPromptLayout({prompt, manifest: {...manifest, tail: undefined}, openingTokens: [], tokenizeText: tokenizeByCharacter});
+        assert.equal(withoutRecord.fileListTokenStart, manifest.tailStart);
+    });
+
+    test("rejects an outline longer than the tail", () => {
+        const {prompt, manifest} = makePrompt(contents, fileList, outline);
+        const broken: IndexManifest = {...manifest, tail: {...manifest.tail!, outlineChars: outline.length + fileList.length + 1}};
+        assert.throws(() => buildPromptLayout({prompt, manifest: broken, openingTokens: [], tokenizeText: tokenizeByCharacter}), RangeError);
     });
 });

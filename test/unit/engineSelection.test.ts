@@ -8,7 +8,8 @@ import {planKeepSchedule} from "../../src/engine/selection/planKeepSchedule";
 import {evictedRanges, selectKeptTokens} from "../../src/engine/selection/selectKeptTokens";
 
 function syntheticLayout(): PromptLayout {
-    // 3 opening tokens, then two files (header 4 tokens + content 40 tokens each), then a 5-token tail.
+    // 3 opening tokens, then two files (header 4 tokens + content 40 tokens each), then the tail: a
+    // 10-token outline and a 5-token file list.
     const pieces: PromptLayout["pieces"] = [{kind: "opening", fileIndex: -1, charStart: 0, charEnd: 0, tokenStart: 0, tokenEnd: 3, startsSection: true}];
     let token = 3;
     for (let file = 0; file < 2; file++) {
@@ -17,7 +18,9 @@ function syntheticLayout(): PromptLayout {
         pieces.push({kind: "content", fileIndex: file, charStart: token, charEnd: token + 40, tokenStart: token, tokenEnd: token + 40, startsSection: false});
         token += 40;
     }
-    pieces.push({kind: "tail", fileIndex: -1, charStart: token, charEnd: token + 5, tokenStart: token, tokenEnd: token + 5, startsSection: true});
+    pieces.push({kind: "outline", fileIndex: -1, charStart: token, charEnd: token + 10, tokenStart: token, tokenEnd: token + 10, startsSection: true});
+    token += 10;
+    pieces.push({kind: "fileList", fileIndex: -1, charStart: token, charEnd: token + 5, tokenStart: token, tokenEnd: token + 5, startsSection: false});
     token += 5;
     return {
         tokens: Array.from({length: token}, (_, index) => index),
@@ -25,17 +28,25 @@ function syntheticLayout(): PromptLayout {
         pieces,
         files: [{tokenStart: 3, headerTokenEnd: 7, tokenEnd: 47}, {tokenStart: 47, headerTokenEnd: 51, tokenEnd: 91}],
         tailTokenStart: 91,
-        promptChars: 96
+        fileListTokenStart: 101,
+        promptChars: 106
     };
 }
 
 describe("buildAlwaysKeepMask", () => {
-    test("marks the opening and sinks, every header, the tail section and the last tokens", () => {
+    test("marks the opening and sinks, every header, the file list and the last tokens", () => {
         const layout = syntheticLayout();
         const mask = buildAlwaysKeepMask(layout, {sinkTokens: 5, tailTokens: 8});
         const marked = [...mask.keys()].filter((index) => mask[index] === 1);
-        const expected = [0, 1, 2, 3, 4, 5, 6, 47, 48, 49, 50, 88, 89, 90, 91, 92, 93, 94, 95];
+        const expected = [0, 1, 2, 3, 4, 5, 6, 47, 48, 49, 50, 98, 99, 100, 101, 102, 103, 104, 105];
         assert.deepEqual(marked, expected);
+    });
+
+    test("the outline is not always kept: only the last tokens rule reaches into it", () => {
+        const layout = syntheticLayout();
+        const mask = buildAlwaysKeepMask(layout, {sinkTokens: 1, tailTokens: 0});
+        assert.deepEqual([...mask.subarray(layout.tailTokenStart, layout.fileListTokenStart)], new Array(10).fill(0));
+        assert.deepEqual([...mask.subarray(layout.fileListTokenStart)], new Array(5).fill(1));
     });
 
     test("token 0 is always kept even with no sinks asked for", () => {

@@ -1,10 +1,15 @@
 // Turns the indexer's prompt into the token layout of the cached prefix: the chat template's
-// opening, then the workspace prompt tokenized piece by piece. Pieces end at every file, header and
-// tail boundary (and at line breaks inside long files), so that each file's and header's token span
-// is exact and an edit never changes the tokens of the pieces before it.
+// opening, then the workspace prompt tokenized piece by piece. Pieces end at every file, header,
+// outline and file-list boundary (and at line breaks inside long files), so that each file's and
+// header's token span is exact and an edit never changes the tokens of the pieces before it.
 import type {IndexManifest} from "../../indexer/indexTypes";
 
-export type PromptPieceKind = "opening" | "header" | "content" | "between" | "tail";
+/**
+ * What a piece holds. The prompt's tail is split in two: the workspace outline ("outline"), which
+ * selection scores and may drop like file content, and the file list after it ("fileList"), which
+ * is always kept.
+ */
+export type PromptPieceKind = "opening" | "header" | "content" | "between" | "outline" | "fileList";
 
 export type PromptPiece = {
     kind: PromptPieceKind;
@@ -16,7 +21,7 @@ export type PromptPiece = {
     /** Token span in the cached prefix. */
     tokenStart: number;
     tokenEnd: number;
-    /** True when a file (or the tail) starts with this piece: a preferred segment boundary. */
+    /** True when a file (or the tail, outline or file list, whichever comes first) starts with this piece: a preferred segment boundary. */
     startsSection: boolean;
 };
 
@@ -29,8 +34,10 @@ export type PromptLayout = {
     pieces: PromptPiece[];
     /** Token spans per manifest file, same order as manifest.files. */
     files: FileTokenSpan[];
-    /** First token of the prompt's tail (equals tokens.length when there is none). */
+    /** First token of the prompt's tail, outline and file list (equals tokens.length when there is none). */
     tailTokenStart: number;
+    /** First token of the file list, the tail after the outline (equals tokens.length when there is none). */
+    fileListTokenStart: number;
     promptChars: number;
 };
 
@@ -61,6 +68,11 @@ export function buildPromptLayout(input: PromptLayoutInput): PromptLayout {
             regions.push({kind, fileIndex, charStart, charEnd});
     };
     const tailStart = Math.min(manifest.tailStart, manifest.promptChars);
+    // A manifest that does not record the outline's length has none (from before the outline: its tail is the file list).
+    const outlineChars = manifest.tail?.outlineChars ?? 0;
+    if (!(Number.isInteger(outlineChars) && outlineChars >= 0 && tailStart + outlineChars <= manifest.promptChars))
+        throw new RangeError(`the outline's ${outlineChars} characters do not fit the tail [${tailStart}, ${manifest.promptChars})`);
+    const fileListStart = tailStart + outlineChars;
     manifest.files.forEach((file, fileIndex) => {
         if (file.charStart < cursor || file.headerEnd < file.charStart || file.charEnd < file.headerEnd || file.charEnd > tailStart)
             throw new RangeError(`file span of ${file.displayPath} [${file.charStart}, ${file.headerEnd}, ${file.charEnd}) is out of order`);
@@ -70,7 +82,8 @@ export function buildPromptLayout(input: PromptLayoutInput): PromptLayout {
         cursor = file.charEnd;
     });
     pushRegion("between", -1, cursor, tailStart);
-    pushRegion("tail", -1, tailStart, manifest.promptChars);
+    pushRegion("outline", -1, tailStart, fileListStart);
+    pushRegion("fileList", -1, fileListStart, manifest.promptChars);
 
     const tokens: number[] = [...input.openingTokens];
     const pieces: PromptPiece[] = [{
@@ -78,9 +91,7 @@ export function buildPromptLayout(input: PromptLayoutInput): PromptLayout {
     }];
     const files: FileTokenSpan[] = manifest.files.map(() => ({tokenStart: 0, headerTokenEnd: 0, tokenEnd: 0}));
     for (const region of regions) {
-        const cuts = region.kind === "content" || region.kind === "between" || region.kind === "tail"
-            ? cutAtLineBreaks(prompt, region.charStart, region.charEnd, maxPieceChars)
-            : [region.charEnd];
+        const cuts = region.kind === "header" ? [region.charEnd] : cutAtLineBreaks(prompt, region.charStart, region.charEnd, maxPieceChars);
         let pieceStart = region.charStart;
         for (const pieceEnd of cuts) {
             const pieceTokens = input.tokenizeText(prompt.slice(pieceStart, pieceEnd));
@@ -94,7 +105,8 @@ export function buildPromptLayout(input: PromptLayoutInput): PromptLayout {
                 charEnd: pieceEnd,
                 tokenStart,
                 tokenEnd: tokens.length,
-                startsSection: pieceStart === region.charStart && (region.kind === "header" || region.kind === "tail")
+                // The tail starts one section, where it starts: any file's change invalidates all of it.
+                startsSection: pieceStart === region.charStart && (region.kind === "header" || (region.charStart === tailStart && isTailKind(region.kind)))
             });
             pieceStart = pieceEnd;
         }
@@ -116,7 +128,7 @@ export function buildPromptLayout(input: PromptLayoutInput): PromptLayout {
     // A file with no characters at all (impossible from the indexer, but harmless) gets an empty span.
     manifest.files.forEach((_file, fileIndex) => {
         if (!seenFiles.has(fileIndex)) {
-            const next = pieces.find((piece) => piece.fileIndex > fileIndex || piece.kind === "tail");
+            const next = pieces.find((piece) => piece.fileIndex > fileIndex || isTailKind(piece.kind));
             const at = next?.tokenStart ?? tokens.length;
             files[fileIndex] = {tokenStart: at, headerTokenEnd: at, tokenEnd: at};
         }
@@ -126,9 +138,14 @@ export function buildPromptLayout(input: PromptLayoutInput): PromptLayout {
         openingTokenCount: input.openingTokens.length,
         pieces,
         files,
-        tailTokenStart: pieces.find((piece) => piece.kind === "tail")?.tokenStart ?? tokens.length,
+        tailTokenStart: pieces.find((piece) => isTailKind(piece.kind))?.tokenStart ?? tokens.length,
+        fileListTokenStart: pieces.find((piece) => piece.kind === "fileList")?.tokenStart ?? tokens.length,
         promptChars: manifest.promptChars
     };
+}
+
+function isTailKind(kind: PromptPieceKind): boolean {
+    return kind === "outline" || kind === "fileList";
 }
 
 /** Cut points (exclusive ends) splitting [start, end) into pieces of at most maxChars, preferring line breaks. */

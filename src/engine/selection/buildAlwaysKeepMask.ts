@@ -1,12 +1,14 @@
 // Which tokens of the cached prefix are kept whatever their score: the chat template's opening and
 // the first tokens (attention sinks), every file header (so the model still knows which file a kept
-// token came from), and the prompt's tail (the end of the prefix, right before the question).
+// token came from), the file list at the end of the prompt's tail, and the last tokens (the end of
+// the prefix, right before the question). The workspace outline in the tail, about a fifth of a
+// workspace's tokens, is scored like file content: keeping it whole would overrun the keep ratio.
 import type {PromptLayout} from "../prompt/buildPromptLayout";
 
 export type AlwaysKeepRules = {
     /** The first tokens of the prefix, counting the template opening. At least 1: token 0 is never evicted. */
     sinkTokens: number;
-    /** The last tokens of the prefix, in addition to the indexer's tail section. */
+    /** The last tokens of the prefix, in addition to the file list. */
     tailTokens: number;
 };
 
@@ -23,7 +25,7 @@ export function buildAlwaysKeepMask(layout: PromptLayout, rules: AlwaysKeepRules
     for (const piece of layout.pieces)
         if (piece.kind === "header")
             markRange(piece.tokenStart, piece.tokenEnd);
-    markRange(layout.tailTokenStart, total);
+    markRange(layout.fileListTokenStart, total);
     markRange(total - Math.max(0, rules.tailTokens), total);
     return mask;
 }

@@ -1,11 +1,11 @@
 // How many tokens each segment keeps. The keep ratio is a budget for ALL kept tokens, always-kept
 // ones included: after segment k, round(keepRatio * tokens so far) tokens are kept in total. When a
 // segment's always-kept tokens exceed its share, they are all kept and the excess is taken from the
-// following segments' shares; only an excess in the last segment (usually the prompt's tail) is not
-// given back, and the effective ratio is then a little higher. Each segment's count depends only on
-// the segments up to it, so an edit never changes the plan of the segments before it (that is what
-// lets a saved cache be refreshed from the first changed segment). The schedule is known before any
-// prefill, which sizes the context exactly.
+// following segments' shares; only an excess in the last segment (usually the file list at the
+// prompt's end) is not given back, and the effective ratio is then a little higher. Each segment's
+// count depends only on the segments up to it, so an edit never changes the plan of the segments
+// before it (that is what lets a saved cache be refreshed from the first changed segment). The
+// schedule is known before any prefill, which sizes the context exactly.
 
 export type SegmentKeepPlan = {
     segmentTokens: number;

@@ -55,19 +55,20 @@ describe("the prompt's tail: workspace outline, then file list", () => {
         assert.equal(tail, codeWorkspaceOutline + codeWorkspaceFileList);
         assert.equal(manifest.tailStart, manifest.files.at(-1)!.charEnd);
         assert.equal(manifest.promptChars, prompt.length);
-        assert.deepEqual(manifest.tail, {outline: true, fileList: true, sha256: sha256(tail)});
+        assert.deepEqual(manifest.tail, {outline: true, fileList: true, outlineChars: codeWorkspaceOutline.length, sha256: sha256(tail)});
     });
 
     it("can be the file list alone, the outline alone, or nothing", async () => {
         const root = codeWorkspace();
         const withoutOutline = await index(root, {workspaceOutline: false});
         assert.equal(withoutOutline.prompt.slice(withoutOutline.manifest.tailStart), codeWorkspaceFileList);
-        assert.deepEqual(withoutOutline.manifest.tail, {outline: false, fileList: true, sha256: sha256(codeWorkspaceFileList)});
+        assert.deepEqual(withoutOutline.manifest.tail, {outline: false, fileList: true, outlineChars: 0, sha256: sha256(codeWorkspaceFileList)});
         const outlineOnly = await index(root, {fileListTail: false});
         assert.equal(outlineOnly.prompt.slice(outlineOnly.manifest.tailStart), codeWorkspaceOutline);
+        assert.equal(outlineOnly.manifest.tail?.outlineChars, codeWorkspaceOutline.length);
         const neither = await index(root, {fileListTail: false, workspaceOutline: false});
         assert.equal(neither.manifest.tailStart, neither.manifest.promptChars);
-        assert.deepEqual(neither.manifest.tail, {outline: false, fileList: false, sha256: sha256("")});
+        assert.deepEqual(neither.manifest.tail, {outline: false, fileList: false, outlineChars: 0, sha256: sha256("")});
         // The file sections are the same text in all of them.
         assert.equal(withoutOutline.prompt.slice(0, withoutOutline.manifest.tailStart), neither.prompt);
         assert.equal(outlineOnly.prompt.slice(0, outlineOnly.manifest.tailStart), neither.prompt);
@@ -106,12 +107,15 @@ describe("the prompt's tail: workspace outline, then file list", () => {
         assert.deepEqual(budgeted.leftOut.map((file) => file.displayPath), ["zz/old.py"]);
         const {prompt, manifest} = budgeted.result;
         const tail = prompt.slice(manifest.tailStart);
-        assert.equal(tail,
-            "<workspace-symbols>\n- Start: middle.go\n- serve: aa/new.ts\n</workspace-symbols>\n" +
-            "<workspace-messages>\n- \"port must not be zero\": Start in middle.go\n- \"Port is required\": serve in aa/new.ts\n</workspace-messages>\n" +
-            "<workspace-files count=\"3\">\naa/new.ts\nmiddle.go\nnotes.md\n</workspace-files>\n");
+        const keptOutline = "<workspace-symbols>\n- Start: middle.go\n- serve: aa/new.ts\n</workspace-symbols>\n" +
+            "<workspace-messages>\n- \"port must not be zero\": Start in middle.go\n- \"Port is required\": serve in aa/new.ts\n</workspace-messages>\n";
+        assert.equal(tail, keptOutline + "<workspace-files count=\"3\">\naa/new.ts\nmiddle.go\nnotes.md\n</workspace-files>\n");
         assert.equal(budgeted.tailTokens, countTokens(tail));
-        assert.deepEqual(manifest.tail, {outline: true, fileList: true, sha256: sha256(tail)});
+        assert.deepEqual(manifest.tail, {outline: true, fileList: true, outlineChars: keptOutline.length, sha256: sha256(tail)});
+        // A manifest from before the outline's length was recorded gets it once its tail is re-rendered.
+        const {outlineChars: _unrecorded, ...oldTail} = result.manifest.tail!;
+        const fromOld = await applyTokenBudget({...result, manifest: {...result.manifest, tail: oldTail}}, countTokens, full.totalTokens - 1);
+        assert.deepEqual(fromOld.result.manifest.tail, manifest.tail);
         assert.equal(manifest.promptChars, prompt.length);
 
         // Without the outline, the budget leaves out the same way but counts a shorter tail.
