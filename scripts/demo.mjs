@@ -58,16 +58,12 @@ try {
     }
     process.stderr.write(`model: ${modelPath}\n`);
 
-    // models/small.gguf was trained on prompts without the workspace outline (models/small.md, "prompt
-    // format"), and with it its 25% cache loses the answer: the demo gives it the prompt it knows.
-    // Drop this once the bundled model is trained with the outline (kvtrain's --outline-share).
-    const outlineArguments = modelPath === trainedModelPath ? ["--no-outline"] : [];
     const cli = path.join(root, "dist", "cli.js");
     const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
     // The full cache first, then a compressed one: the same question from both, side by side.
     for (const keep of ["1", "0.25"]) {
         // One thread: the demo models are small, and more threads only wait on each other.
-        const common = ["--model", modelPath, "--keep", keep, "--scorer", "surprisal", "--segment-tokens", "1024", "--cache-dir", cacheDir, "--threads", "1", "--json", ...outlineArguments];
+        const common = ["--model", modelPath, "--keep", keep, "--scorer", "surprisal", "--segment-tokens", "1024", "--cache-dir", cacheDir, "--threads", "1", "--json"];
         step(`distilling ${path.relative(root, workspace)} (keep ${Number(keep) * 100}%)`);
         const distill = JSON.parse(execFileSync(process.execPath, [cli, "distill", workspace, ...common], {cwd: root, encoding: "utf8"}));
         step(`asking: ${question}`);
