@@ -76,9 +76,10 @@ DATA_LAYOUTS = {
 # dropped (whole turns), so the largest training workspaces reach the 16k evaluation set's size.
 QUESTION_ROOM = 1100
 
-# About how much longer the outline makes a generated workspace: its files' tokens are divided by this
-# where chats take the outline, so the largest still fit their sequence (the outline of the 16k
-# evaluation workspaces is 15-20% of their files' tokens).
+# About how much longer the outline makes a generated workspace: with any outline share above 0, every
+# chat's files' tokens are divided by this (whether a chat takes the outline is drawn later, in
+# build_chat), so the largest still fit their sequence (the outline of the 16k evaluation workspaces
+# is 15-20% of their files' tokens).
 OUTLINE_GROWTH = 1.25
 
 
