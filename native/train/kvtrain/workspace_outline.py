@@ -101,7 +101,8 @@ OUTLINE_DETAILS = ("names", "definitions")
 # outline shows (not classes or types, nor `const f = (...) =>`, whose parentheses are not after the name).
 FUNCTION_PATTERNS = {"python": (0,), "script": (0, 3), "go": (0,), "rust": (0,), "c": (0,), "java": (1,)}
 # After the name: blanks, at most one generic clause without parentheses, blanks, then the "(".
-PARAMETERS_START = re.compile(r"[ \t]*(?:<[^()<>]*>|\[[^()\[\]]*\])?[ \t]*\(")
+# (Written so that a run of blanks cannot be split two ways: linear time on a long line.)
+PARAMETERS_START = re.compile(r"[ \t]*(?:(?:<[^()<>]*>|\[[^()\[\]]*\])[ \t]*)?\(")
 WHITESPACE_RUN = re.compile(r"[ \t\r\n\f\v]+")
 MAX_PARAMETERS_LENGTH = 120
 
