@@ -120,7 +120,7 @@ _SCRIPT_NAME = SCRIPT_IDENTIFIER + r"(?![A-Za-z0-9_$])"
 # Per language: the pattern of a constant's line, group 1 its name and group 2 its value.
 CONSTANT_PATTERNS = {
     "python": r"^(%s)[ \t]*(?::[^=\n]*)?=[ \t]*(%s)[ \t]*(?:#.*)?$" % (_CONSTANT_NAME, _QUOTED_LITERAL),
-    "script": r"^(?:export[ \t]+)?const[ \t]+(%s)[ \t]*(?::[^=\n]*)?=[ \t]*(%s)[ \t]*;?[ \t]*(?://.*)?$" % (_SCRIPT_NAME, _QUOTED_LITERAL),
+    "script": r"^(?:export[ \t]+)?const[ \t]+(%s)[ \t]*(?::[^=\n]*)?=[ \t]*(%s)[ \t]*(?:;[ \t]*)?(?://.*)?$" % (_SCRIPT_NAME, _QUOTED_LITERAL),
     "go": r"^const[ \t]+(%s)[ \t]*(?:[A-Za-z_][A-Za-z0-9_.]*[ \t]*)?=[ \t]*(%s)[ \t]*(?://.*)?$" % (_NAME, _LITERAL),
     "rust": r"^(?:pub(?:\([^)]*\))?[ \t]+)?(?:const|static)[ \t]+(%s)[ \t]*:[^=\n]*=[ \t]*(%s)[ \t]*;[ \t]*(?://.*)?$" % (_NAME, _LITERAL),
     "c": r"^#[ \t]*define[ \t]+(%s)[ \t]+(%s)[ \t]*(?://.*|/\*.*)?$" % (_NAME, _LITERAL),
