@@ -42,12 +42,15 @@ def language_of(path):
 class RenderStyle:
     """Small format choices; the product's are the defaults. Training varies them for robustness."""
 
-    def __init__(self, preamble=DEFAULT_PREAMBLE, blank_line_between_files=False, file_list_tail=True, outline_tail=True):
+    def __init__(self, preamble=DEFAULT_PREAMBLE, blank_line_between_files=False, file_list_tail=True, outline_tail=True,
+                 outline_detail="names"):
         self.preamble = preamble
         self.blank_line_between_files = blank_line_between_files
         # The engine ends the prompt with the workspace outline (workspace_outline.py), then the list
         # of its files (src/indexer/renderPromptTail.ts).
         self.outline_tail = outline_tail
+        # workspace_outline.OUTLINE_DETAILS: "names" (the product's default) or "definitions".
+        self.outline_detail = outline_detail
         self.file_list_tail = file_list_tail
 
 
@@ -80,7 +83,7 @@ def render_workspace_blocks(files, style=PRODUCT_STYLE):
         if index > 0 and style.blank_line_between_files:
             blocks.append("\n")
         blocks.append(render_file_block(path, content))
-    outline = render_outline(files) if style.outline_tail else ""
+    outline = render_outline(files, style.outline_detail) if style.outline_tail else ""
     if outline:
         blocks.append(outline)
     if style.file_list_tail and files:

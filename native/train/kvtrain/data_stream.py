@@ -36,21 +36,26 @@ class DataLayout:
     with the engine's file list at the end, and whether a chat names each file's path in at most one
     answer."""
 
-    def __init__(self, preambles, blank_line_share, file_list_share, one_path_answer_per_file, outline_share=0.0):
+    def __init__(self, preambles, blank_line_share, file_list_share, one_path_answer_per_file, outline_share=0.0,
+                 outline_detail="names"):
         self.preambles = preambles
         self.blank_line_share = blank_line_share
         self.file_list_share = file_list_share
         self.one_path_answer_per_file = one_path_answer_per_file
         # Chats whose workspace ends with the outline (workspace_outline.py), as the engine's prompts do.
         self.outline_share = outline_share
+        # Its detail (workspace_outline.OUTLINE_DETAILS).
+        self.outline_detail = outline_detail
 
-    def overridden(self, blank_line_share=None, file_list_share=None, one_path_answer_per_file=None, outline_share=None):
+    def overridden(self, blank_line_share=None, file_list_share=None, one_path_answer_per_file=None, outline_share=None,
+                   outline_detail=None):
         """A copy with some choices replaced (None keeps this layout's), for ablations."""
         return DataLayout(self.preambles,
                           self.blank_line_share if blank_line_share is None else blank_line_share,
                           self.file_list_share if file_list_share is None else file_list_share,
                           self.one_path_answer_per_file if one_path_answer_per_file is None else one_path_answer_per_file,
-                          self.outline_share if outline_share is None else outline_share)
+                          self.outline_share if outline_share is None else outline_share,
+                          self.outline_detail if outline_detail is None else outline_detail)
 
     def takes_outline(self, rng):
         # No draw at the shares 0 and 1, so the streams of layouts without the outline stay as they were.
@@ -59,7 +64,7 @@ class DataLayout:
     def describe(self):
         return {"preambles": len(self.preambles), "blank_line_share": self.blank_line_share,
                 "file_list_share": self.file_list_share, "one_path_answer_per_file": self.one_path_answer_per_file,
-                "outline_share": self.outline_share}
+                "outline_share": self.outline_share, "outline_detail": self.outline_detail}
 
 
 DATA_LAYOUTS = {
@@ -76,11 +81,11 @@ DATA_LAYOUTS = {
 # dropped (whole turns), so the largest training workspaces reach the 16k evaluation set's size.
 QUESTION_ROOM = 1100
 
-# About how much longer the outline makes a generated workspace: with any outline share above 0, every
-# chat's files' tokens are divided by this (whether a chat takes the outline is drawn later, in
-# build_chat), so the largest still fit their sequence (the outline of the 16k evaluation workspaces
-# is 15-20% of their files' tokens).
-OUTLINE_GROWTH = 1.25
+# About how much longer the outline makes a generated workspace, per detail: with any outline share above
+# 0, every chat's files' tokens are divided by this (whether a chat takes the outline is drawn later, in
+# build_chat), so the largest still fit their sequence (the outline of the evaluation workspaces is
+# 15-20% of their files' tokens with names, 40-66% with definitions: 2k 40-66%, 8k 43-58%, 16k 43-50%).
+OUTLINE_GROWTH = {"names": 1.25, "definitions": 1.6}
 
 
 class StreamSettings:
@@ -266,7 +271,8 @@ def build_chat(rng, tokenizer, split, target_tokens, corpus, real_file_share, pr
         style = RenderStyle()
     else:
         style = RenderStyle(preamble=rng.choice(layout.preambles), blank_line_between_files=rng.random() < layout.blank_line_share,
-                            file_list_tail=rng.random() < layout.file_list_share, outline_tail=layout.takes_outline(rng))
+                            file_list_tail=rng.random() < layout.file_list_share, outline_tail=layout.takes_outline(rng),
+                            outline_detail=layout.outline_detail)
     blocks = render_workspace_blocks(workspace.files, style)
     if workspace.self_reference_lines:
         blocks = [self_reference_pieces(block, workspace.self_reference_lines) for block in blocks]
@@ -322,7 +328,7 @@ def build_sequence(rng, tokenizer, corpus, settings):
             room = seq_len - len(ids)
             target = _workspace_target(rng, room - 400 - min(QUESTION_ROOM, int((room - 400) * 0.23)))
             if settings.layout.outline_share > 0:
-                target = max(settings.min_workspace, int(target / OUTLINE_GROWTH))
+                target = max(settings.min_workspace, int(target / OUTLINE_GROWTH[settings.layout.outline_detail]))
             chat_labels = [] if labels is not None else None
             chat_hops = [] if hop_targets is not None else None
             chat = build_chat(rng, tokenizer, "train", target, corpus, settings.real_file_share,

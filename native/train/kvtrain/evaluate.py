@@ -4,15 +4,15 @@ An answer counts when it contains the expected string (the engine's criterion).
 """
 import torch
 
-from .chat_format import render_workspace_blocks
+from .chat_format import PRODUCT_STYLE, render_workspace_blocks
 from .eval_sets import EVAL_SIZES, generate_eval_set, write_eval_fixtures  # noqa: F401 (re-exported)
 
 
-def encode_prefix(tokenizer, files):
+def encode_prefix(tokenizer, files, style=PRODUCT_STYLE):
     ids = [tokenizer.bos_id] if tokenizer.add_bos else []
     ids.append(tokenizer.im_start_id)
     ids += tokenizer.encode("system\n")
-    for block in render_workspace_blocks(files):
+    for block in render_workspace_blocks(files, style):
         ids += tokenizer.encode(block)
     ids.append(tokenizer.im_end_id)
     ids += tokenizer.encode("\n")
@@ -50,13 +50,13 @@ def prefill(model, ids, device, chunk=None):
 
 
 @torch.no_grad()
-def evaluate_set(model, tokenizer, workspaces, device, log=None, prefill_chunk=None, keep_answers=False):
+def evaluate_set(model, tokenizer, workspaces, device, log=None, prefill_chunk=None, keep_answers=False, style=PRODUCT_STYLE):
     model.eval()
     results = {"total": 0, "correct": 0, "families": {}, "examples": []}
     if keep_answers:
         results["answers"] = []
     for workspace in workspaces:
-        prefix_cache = prefill(model, encode_prefix(tokenizer, workspace["files"]), device, prefill_chunk)
+        prefix_cache = prefill(model, encode_prefix(tokenizer, workspace["files"], style), device, prefill_chunk)
         for question in workspace["questions"]:
             answer = greedy_answer(model, tokenizer, prefix_cache, question["question"], device)
             correct = question["expected"] in answer

@@ -38,6 +38,11 @@ class ModelConfig:
         return ModelConfig(self.vocab_size, self.n_embd, self.n_layer, n_head, n_head_kv, self.n_ff, self.n_ctx,
                            self.rope_base, self.norm_eps)
 
+    def with_context(self, n_ctx):
+        """The same model with another context length (what it is trained at and its GGUF records)."""
+        return ModelConfig(self.vocab_size, self.n_embd, self.n_layer, self.n_head, self.n_head_kv, self.n_ff, n_ctx,
+                           self.rope_base, self.norm_eps)
+
     def to_dict(self):
         return dict(self.__dict__)
 

@@ -17,7 +17,7 @@ from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, bo
                            generate_workspace,
                            pick_questions)
 from .tokenizer import shared_tokenizer
-from .workspace_outline import file_outline, render_outline
+from .workspace_outline import file_definitions, file_outline, render_outline
 
 OUTLINE_CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test", "fixtures", "workspace-outline", "cases.json")
 
@@ -273,6 +273,12 @@ def outline_checks(tokenizer, count, check):
                    for case in cases["files"])
         check(same and render_outline(files) == cases["outline"] and len(cases["files"]) >= 6,
               "the outline matches the cases the engine's outline is tested with (test/fixtures/workspace-outline)")
+        same_definitions = all(file_definitions(case["path"], case["content"]) ==
+                               ([tuple(pair) for pair in case["definitions"]], [tuple(pair) for pair in case["messages"]],
+                                [tuple(pair) for pair in case["settings"]]) for case in cases["files"])
+        check(same_definitions and render_outline(files, "definitions") == cases["definitionsOutline"]
+              and sum(len(case["settings"]) for case in cases["files"]) >= 10,
+              "the outline with definitions matches the engine's cases too (test/fixtures/workspace-outline)")
     # Every generated definition and error message is in the outline, with its file and function: the
     # two-hop questions' answers follow their names there.
     listed = True
@@ -285,6 +291,31 @@ def outline_checks(tokenizer, count, check):
             elif fact["family"] in ("error_file", "error_function"):
                 listed = listed and '\n- "%s": %s in %s\n' % (fact["message"], fact["function"], fact["path"]) in outline
     check(listed, "the outline of generated workspaces lists every definition's file and every message's function and file")
+    # With definitions, the one-hop answers follow their names there too: a constant's value, a
+    # function's parameters, a configuration key's value (with its file).
+    listed, families = True, set()
+    for seed in range(4):
+        workspace = generate_workspace(random.Random("selftest/outline/%d" % seed), "train", 3000, count)
+        outline = render_outline(workspace.files, "definitions")
+        for fact in workspace.facts:
+            if fact["family"] == "const_value":
+                entry = "\n- %s = %s: %s\n" % (fact["name"], fact["literal"], fact["path"])
+            elif fact["family"] == "function_params":
+                entry = "\n- %s(%s): %s\n" % (fact["name"], fact["params"], fact["path"])
+            elif fact["family"] == "config_default":
+                entry = "\n- %s = %s: %s\n" % (fact["key"], fact["literal"], fact["path"])
+            else:
+                continue
+            families.add(fact["family"])
+            listed = listed and entry in outline
+    check(listed and len(families) == 3,
+          "the outline with definitions of generated workspaces lists every constant's value, function's parameters and setting")
+    definitions_layout = DATA_LAYOUTS["first"].overridden(outline_share=1.0, outline_detail="definitions")
+    chat = build_chat(random.Random(7), tokenizer, "train", 1500, None, 0.0, layout=definitions_layout, max_tokens=4096)
+    text = tokenizer.decode(chat[0]) if chat else ""
+    check(chat is not None and text.find("<workspace-settings>") > text.find("<workspace-symbols>") > text.rfind("</file>") > 0
+          and definitions_layout.describe()["outline_detail"] == "definitions",
+          "a layout with the outline's definitions ends its workspace with them")
     layout = DATA_LAYOUTS["first"].overridden(outline_share=1.0)
     rng = random.Random(7)
     chat = build_chat(rng, tokenizer, "train", 1500, None, 0.0, layout=layout, max_tokens=4096)

@@ -23,7 +23,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .chat_format import ENCLOSING_PATH_TOKENS, LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE
+from .chat_format import ENCLOSING_PATH_TOKENS, LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, LOSS_SELF_REFERENCE, RenderStyle
 from .code_corpus import DEFAULT_CODE_ROOTS, CodeCorpus
 from .data_stream import DATA_LAYOUTS, DEFAULT_PATH_FAMILY_WEIGHT, HOP_FIELD_TOKENS, TARGET_LOOKUP, TARGET_SECOND_HOP, SequenceStream, StreamSettings
 from .evaluate import evaluate_set, generate_eval_set
@@ -53,6 +53,7 @@ def parse_arguments(argv):
     parser.add_argument("--lr", type=float)
     parser.add_argument("--workers", type=int)
     parser.add_argument("--seq-len", type=int, help="training context (default: the model's)")
+    parser.add_argument("--context", type=int, help="the model's context length instead of its own (trained at, and recorded in the GGUF)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--fast", action="store_true", help="torch 2 speedups: SDPA attention, bf16 autocast, fused AdamW")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (torch 2 only)")
@@ -74,6 +75,9 @@ def parse_arguments(argv):
     parser.add_argument("--file-list-share", type=float, help="override the layout's share of chats ending with the file list")
     parser.add_argument("--outline-share", type=float,
                         help="override the layout's share of chats whose workspace ends with the outline (workspace_outline.py; the engine renders it)")
+    parser.add_argument("--outline-detail", choices=["names", "definitions"], default="names",
+                        help="the outline's detail in training chats and evaluation prompts (workspace_outline.OUTLINE_DETAILS; "
+                             "the engine's --outline-detail)")
     parser.add_argument("--one-path-per-file", choices=["yes", "no"],
                         help="override whether a chat names each file's path in at most one answer")
     parser.add_argument("--self-reference-share", type=float, default=0.0,
@@ -499,12 +503,15 @@ def main(argv=None):
     config = ModelConfig.named(arguments.model, tokenizer.vocab_size)
     if arguments.heads:
         config = config.with_heads(*parse_heads(arguments.heads, config.n_embd))
+    if arguments.context:
+        config = config.with_context(arguments.context)
     seq_len = arguments.seq_len or config.n_ctx
     corpus = CodeCorpus([root for root in arguments.code_roots.split(",") if root], tokenizer, arguments.code_file_limit)
     log("torch %s, device %s, %d code files, tokenizer ready" % (torch.__version__, device, len(corpus)))
     layout = DATA_LAYOUTS[arguments.data_layout].overridden(
         arguments.blank_line_share, arguments.file_list_share,
-        None if arguments.one_path_per_file is None else arguments.one_path_per_file == "yes", arguments.outline_share)
+        None if arguments.one_path_per_file is None else arguments.one_path_per_file == "yes", arguments.outline_share,
+        arguments.outline_detail)
 
     def open_stream(length):
         settings = StreamSettings(seq_len=length + 1, seed=arguments.seed + 1000 * rank,
@@ -727,19 +734,21 @@ def main(argv=None):
     # Written before the (slow) evaluation too, so that a run cut short still reports its training.
     write_summary()
     plot_losses(history, os.path.join(arguments.out, "%s-loss.png" % arguments.model), "kv-distill-%s training loss" % arguments.model)
+    # The product's prompt, with the outline at the detail trained on.
+    eval_style = RenderStyle(outline_detail=arguments.outline_detail)
     if arguments.eval_sizes and arguments.eval_float:
         size_name = arguments.eval_sizes.split(",")[0]
         workspaces = generate_eval_set(tokenizer, size_name, arguments.eval_workspaces)
         float_model = model_cpu.to(device)
         summary["evaluation_float"] = {size_name: evaluate_set(float_model, tokenizer, workspaces, device,
-                                                               log=lambda m: log("%s float %s" % (size_name, m)))}
+                                                               log=lambda m: log("%s float %s" % (size_name, m)), style=eval_style)}
         model_cpu = float_model.to("cpu")
     if arguments.eval_sizes:
         exported = load_gguf(gguf_path, fast_attention=arguments.fast).to(device)
         for size_name in arguments.eval_sizes.split(","):
             workspaces = generate_eval_set(tokenizer, size_name, arguments.eval_workspaces)
             eval_started = time.time()
-            result = evaluate_set(exported, tokenizer, workspaces, device, log=lambda m: log("%s %s" % (size_name, m)))
+            result = evaluate_set(exported, tokenizer, workspaces, device, log=lambda m: log("%s %s" % (size_name, m)), style=eval_style)
             result["seconds"] = time.time() - eval_started
             summary["evaluation"][size_name] = result
             write_summary()
