@@ -46,6 +46,10 @@ export type OutlineLanguage = "python" | "script" | "go" | "rust" | "c" | "java"
 export type OutlineDetail = "names" | "definitions";
 export const outlineDetails: readonly OutlineDetail[] = ["names", "definitions"];
 
+export function isOutlineDetail(value: unknown): value is OutlineDetail {
+    return value === "names" || value === "definitions";
+}
+
 /** The kinds of config file whose settings detail "definitions" lists, each with its line pattern. */
 export type ConfigFileKind = "env" | "toml" | "yaml" | "json";
 
