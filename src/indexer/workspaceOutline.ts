@@ -139,26 +139,24 @@ const definitionPatternsWithIndices: Readonly<Record<OutlineLanguage, readonly R
 
 /**
  * Per language: a constant line up to its value (group 1 the name, the match's end where the value
- * starts). The spec's patterns are split there: every way these prefixes can match ends at the
+ * starts). The reference's patterns are split there: every way these prefixes can match ends at the
  * same place (the first "=" and the blanks after it; C: the blanks after the name), and from there
- * the value and the rest of the line (constantValue) are read one way only. So the name is the
- * one the whole pattern would give, and a value that fails is not tried again for every other way
- * to read the prefix (quadratic on a long line). Go's needs more care (goConstantPrefix).
+ * the value and the rest of the line (constantValue) are read one way only. So the name is the one
+ * the whole pattern gives, and a value that fails is not read again for every other way to read the
+ * prefix. As in the reference, no name character may follow a name, so that no shorter name is
+ * tried (Go's pattern would otherwise try a type after every split of a long name: quadratic).
  */
-const constantPrefixes: Readonly<Record<Exclude<OutlineLanguage, "go">, RegExp>> = {
+const notFollowedByNameCharacter = "(?![A-Za-z0-9_])";
+const constantPrefixes: Readonly<Record<OutlineLanguage, RegExp>> = {
     // NAME must hold a letter as well (findConstant).
-    python: /^([A-Z_][A-Z0-9_]*)[ \t]*(?::[^=\n]*)?=[ \t]*/u,
-    script: new RegExp(`^(?:export[ \\t]+)?const[ \\t]+(${scriptIdentifier})[ \\t]*(?::[^=\\n]*)?=[ \\t]*`, "u"),
-    rust: new RegExp(`^(?:pub(?:\\([^)]*\\))?[ \\t]+)?(?:const|static)[ \\t]+(${identifier})[ \\t]*:[^=\\n]*=[ \\t]*`, "u"),
-    c: new RegExp(`^#[ \\t]*define[ \\t]+(${identifier})[ \\t]+`, "u"),
+    python: new RegExp(`^([A-Z_][A-Z0-9_]*)${notFollowedByNameCharacter}[ \\t]*(?::[^=\\n]*)?=[ \\t]*`, "u"),
+    script: new RegExp(`^(?:export[ \\t]+)?const[ \\t]+(${scriptIdentifier})(?![A-Za-z0-9_$])[ \\t]*(?::[^=\\n]*)?=[ \\t]*`, "u"),
+    go: new RegExp(`^const[ \\t]+(${identifier})${notFollowedByNameCharacter}[ \\t]*(?:[A-Za-z_][A-Za-z0-9_.]*[ \\t]*)?=[ \\t]*`, "u"),
+    rust: new RegExp(`^(?:pub(?:\\([^)]*\\))?[ \\t]+)?(?:const|static)[ \\t]+(${identifier})${notFollowedByNameCharacter}[ \\t]*:[^=\\n]*=[ \\t]*`, "u"),
+    c: new RegExp(`^#[ \\t]*define[ \\t]+(${identifier})${notFollowedByNameCharacter}[ \\t]+`, "u"),
     java: new RegExp(`^[ \\t]*(?:(?:public|private|protected)[ \\t]+)?static[ \\t]+final[ \\t]+[A-Za-z_][A-Za-z0-9_<>,.?\\[\\]]*[ \\t]+` +
-        `(${identifier})[ \\t]*=[ \\t]*`, "u")
+        `(${identifier})${notFollowedByNameCharacter}[ \\t]*=[ \\t]*`, "u")
 };
-const goConstantStart = /^const[ \t]+/u;
-/** Go after the whole first word: blanks, an optional type, blanks, "=", blanks. */
-const goAfterWholeName = /[ \t]*(?:[A-Za-z_][A-Za-z0-9_.]*[ \t]*)?=[ \t]*/uy;
-/** Go after a shorter name: the type (the word's rest and on), blanks, "=", blanks. */
-const goAfterShorterName = /[A-Za-z_][A-Za-z0-9_.]*[ \t]*=[ \t]*/uy;
 /** After a constant's value, up to the line's end ("[ \t]*;?[ \t]*" for scripts written without two runs of blanks to split). */
 const constantLineEnds: Readonly<Record<OutlineLanguage, RegExp>> = {
     python: /[ \t]*(?:#[^\n]*)?$/uy,
@@ -169,7 +167,7 @@ const constantLineEnds: Readonly<Record<OutlineLanguage, RegExp>> = {
     java: /[ \t]*;[ \t]*(?:\/\/[^\n]*)?$/uy
 };
 const numberLiteral = /-?[0-9][0-9A-Za-z_.+]*/uy;
-const booleanLiteral = new RegExp(`(?:true|false|True|False)${wordEnd}`, "uy");
+const booleanLiteral = new RegExp(`(?:true|false|True|False)${notFollowedByNameCharacter}`, "uy");
 const hasCapitalLetter = /[A-Z]/;
 
 const settingKey = "[A-Za-z_][A-Za-z0-9_.-]*";
@@ -597,56 +595,11 @@ function skipBlanksIn(content: string, start: number, end: number): number {
 
 /** A top-level constant with a literal value (detail "definitions"), or undefined. */
 function findConstant(language: OutlineLanguage, line: string): {name: string; value: string} | undefined {
-    let name: string;
-    let valueStart: number;
-    if (language === "go") {
-        const prefix = goConstantPrefix(line);
-        if (prefix === undefined)
-            return undefined;
-        ({name, valueStart} = prefix);
-    } else {
-        const found = constantPrefixes[language].exec(line);
-        if (found === null || (language === "python" && !hasCapitalLetter.test(found[1]!)))
-            return undefined;
-        name = found[1]!;
-        valueStart = found[0].length;
-    }
-    const value = constantValue(language, line, valueStart);
-    return value === undefined ? undefined : {name, value};
-}
-
-/**
- * Go: `^const[ \t]+(ID)[ \t]*(?:[A-Za-z_][A-Za-z0-9_.]*[ \t]*)?=[ \t]*`, read as a backtracking
- * engine would but in linear time (the pattern itself tries a type after every split of a long
- * name). First the whole word as the name; failing that, the longest shorter name after which the
- * word's rest can start the type: the type then runs to the same place for every such split, so one
- * try tells for all.
- */
-function goConstantPrefix(line: string): {name: string; valueStart: number} | undefined {
-    const start = goConstantStart.exec(line)?.[0].length;
-    if (start === undefined || !isIdentifierStart(line.charCodeAt(start)))
+    const found = constantPrefixes[language].exec(line);
+    if (found === null || (language === "python" && !hasCapitalLetter.test(found[1]!)))
         return undefined;
-    let wordEnd = start + 1;
-    while (wordEnd < line.length && isIdentifierPart(line.charCodeAt(wordEnd)))
-        wordEnd++;
-    goAfterWholeName.lastIndex = wordEnd;
-    if (goAfterWholeName.exec(line) !== null)
-        return {name: line.slice(start, wordEnd), valueStart: goAfterWholeName.lastIndex};
-    let typeStart = wordEnd - 1;
-    while (typeStart > start && !isIdentifierStart(line.charCodeAt(typeStart)))
-        typeStart--;
-    if (typeStart === start)
-        return undefined;
-    goAfterShorterName.lastIndex = typeStart;
-    return goAfterShorterName.exec(line) === null ? undefined : {name: line.slice(start, typeStart), valueStart: goAfterShorterName.lastIndex};
-}
-
-function isIdentifierStart(code: number): boolean {
-    return code === 0x5f || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
-}
-
-function isIdentifierPart(code: number): boolean {
-    return isIdentifierStart(code) || (code >= 0x30 && code <= 0x39);
+    const value = constantValue(language, line, found[0].length);
+    return value === undefined ? undefined : {name: found[1]!, value};
 }
 
 /**

@@ -260,8 +260,9 @@ describe("workspace outline, detail \"definitions\"", () => {
         assert.deepEqual(definitionsOf("a.ts",
             "export const RETRIES = 3;\nconst name: string = \"x\"; // why\nconst flag = false\nlet other = 1;\n  const inner = 2;\nconst list = [1];\nconst handler = (a) => a;\n"),
         [["RETRIES", " = 3"], ["name", " = \"x\""], ["flag", " = false"], ["handler", ""]]);
+        // No name is split to make a type of its end ("Ab.c" is not A of type b.c), as in the reference.
         assert.deepEqual(definitionsOf("a.go", "const Answer = 42\nconst Typed int = 7 // note\nconst Word string = \"w\"\n\tconst inner = 1\nconst Ab.c = 5\n"),
-            [["Answer", " = 42"], ["Typed", " = 7"], ["Word", " = \"w\""], ["A", " = 5"]]);
+            [["Answer", " = 42"], ["Typed", " = 7"], ["Word", " = \"w\""]]);
         assert.deepEqual(definitionsOf("a.rs", "pub const MAX: usize = 10;\nstatic NAME: &str = \"x\"; // c\npub(crate) const ON: bool = true;\nconst NO_SEMI: u8 = 1\n"),
             [["MAX", " = 10"], ["NAME", " = \"x\""], ["ON", " = true"]]);
         assert.deepEqual(definitionsOf("a.c", "#define MAX_LEN 256\n# define GREETING \"hi\" /* greeting */\n#define CHAR 'c'\n#define EXPR (1 + 2)\n"),
