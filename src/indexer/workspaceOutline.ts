@@ -34,11 +34,13 @@
 //   points that one side's Unicode version does not assign yet).
 // - Python's `.` matches "\r", "\u2028" and "\u2029", JavaScript's does not: none is used
 //   ([^\n] stands for it, which the u flag makes match any code point but "\n").
-// - Python's len() counts code points, JavaScript's length UTF-16 units: messages are measured in
-//   code points.
+// - Python's len() counts code points, JavaScript's length UTF-16 units: messages, parameter lists
+//   and values are measured in code points.
 // - Patterns whose backtracking can take quadratic time on a long line are rewritten to an
 //   equivalent linear form, and string literals are found by a scanner rather than a regular
-//   expression (see findQuotedLiteral): a 100 000-character line must not stall the indexer.
+//   expression (see QuotedLiteralFinder, quotedLiteralEnd; constants are split at their value, see
+//   constantPrefixes; parameter lists are read by hand): a 100 000-character line must not stall
+//   the indexer.
 
 export type OutlineLanguage = "python" | "script" | "go" | "rust" | "c" | "java";
 
@@ -435,7 +437,7 @@ function trimTrailingBlanks(text: string): string {
  * A function's parameter list as detail "(...)": after the name, blanks, at most one generic clause
  * (<...> or [...], without parentheses), blanks, then "(" up to its matching ")" on the line (by
  * counting parentheses), whitespace runs made one space. "" when there is no such list or it is
- * longer than maxParameterListLength. Read by hand, one pass: the spec's pattern for the part
+ * longer than maxParameterListLength. Read by hand, one pass: the reference's pattern for the part
  * before "(" has two runs of blanks that a backtracking engine would split every way.
  */
 function parameterListDetail(language: OutlineLanguage, line: string, patternIndex: number): string {
