@@ -5,9 +5,10 @@
 // it; the others reuse the saved cache, as a user's would.
 // Usage (after `npm run build` and `npm run compile-tests`):
 //   node out/bench/qaEvalBenchmark.js --model models/small.gguf [--sets 2k,8k,16k] [--keep 1]
-//        [--scorer surprisal] [--workspaces 3] [--threads 2] [--outline on|off] [--json FILE]
+//        [--scorer surprisal] [--workspaces 3] [--threads 2] [--outline on|off]
+//        [--outline-detail names|definitions] [--json FILE]
 // --outline off passes --no-outline to ask (the prompt without the workspace outline, as models
-// trained before it saw it).
+// trained before it saw it); --outline-detail is passed to ask as it is (default names).
 import {execFile} from "node:child_process";
 import {cp, mkdtemp, readFile, rm, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
@@ -15,17 +16,20 @@ import path from "node:path";
 import {promisify} from "node:util";
 import {flagValuePairs} from "../test/fixtures/flagValuePairs";
 import {findRepositoryRoot} from "../test/fixtures/repositoryPaths";
+import {isOutlineDetail, type OutlineDetail} from "../src/indexer/workspaceOutline";
 
 const execFileAsync = promisify(execFile);
 
-type QaEvalOptions = {modelPath: string; sets: string[]; keep: number; scorer: string; workspaces: number; threads: number; outline: boolean; jsonPath?: string};
+type QaEvalOptions = {modelPath: string; sets: string[]; keep: number; scorer: string; workspaces: number; threads: number; outline: boolean;
+    outlineDetail: OutlineDetail; jsonPath?: string};
 
 type Question = {id: string; workspace: string; question: string; expected: string; family: string};
 
 type QuestionResult = Question & {set: string; answer: string; correct: boolean; cacheReused: boolean; seconds: number};
 
 function parseOptions(args: readonly string[]): QaEvalOptions {
-    const options: Partial<QaEvalOptions> = {sets: ["2k", "8k", "16k"], keep: 1, scorer: "surprisal", workspaces: 3, threads: 2, outline: true};
+    const options: Partial<QaEvalOptions> = {sets: ["2k", "8k", "16k"], keep: 1, scorer: "surprisal", workspaces: 3, threads: 2, outline: true,
+        outlineDetail: "names"};
     for (const [flag, value] of flagValuePairs(args)) {
         switch (flag) {
             case "--model": options.modelPath = path.resolve(value); break;
@@ -39,6 +43,11 @@ function parseOptions(args: readonly string[]): QaEvalOptions {
                 if (value !== "on" && value !== "off")
                     throw new Error(`--outline must be on or off, got ${value}`);
                 options.outline = value === "on";
+                break;
+            case "--outline-detail":
+                if (!isOutlineDetail(value))
+                    throw new Error(`--outline-detail must be names or definitions, got ${value}`);
+                options.outlineDetail = value;
                 break;
             default: throw new Error(`unknown option ${flag}`);
         }
@@ -76,7 +85,8 @@ export async function runQaEvalBenchmark(args: readonly string[]): Promise<void>
                     const startedAt = performance.now();
                     const {stdout} = await execFileAsync(process.execPath, [cli, "ask", folder, question.question, "--model", options.modelPath,
                         "--keep", String(options.keep), "--scorer", options.scorer, "--threads", String(options.threads),
-                        "--cache-dir", path.join(scratch, "cache"), "--max-answer-tokens", "64", "--json", ...(options.outline ? [] : ["--no-outline"])], {maxBuffer: 16 * 1024 * 1024});
+                        "--cache-dir", path.join(scratch, "cache"), "--max-answer-tokens", "64", "--json", ...(options.outline ? [] : ["--no-outline"]),
+                        "--outline-detail", options.outlineDetail], {maxBuffer: 16 * 1024 * 1024});
                     const output = JSON.parse(stdout) as {answer: string; cacheReused?: boolean};
                     const result: QuestionResult = {...question, set, answer: output.answer, correct: output.answer.includes(question.expected),
                         cacheReused: output.cacheReused === true, seconds: (performance.now() - startedAt) / 1000};
@@ -90,7 +100,7 @@ export async function runQaEvalBenchmark(args: readonly string[]): Promise<void>
     }
     const families = [...new Set(results.map((result) => result.family))].sort();
     const lines = [
-        `model ${path.basename(options.modelPath)}, keep ${options.keep}, scorer ${options.scorer}, workspace outline ${options.outline ? "on" : "off"}, ` +
+        `model ${path.basename(options.modelPath)}, keep ${options.keep}, scorer ${options.scorer}, workspace outline ${options.outline ? `on (${options.outlineDetail})` : "off"}, ` +
             `first ${options.workspaces} workspaces per set, greedy, through \`kv-distill ask --json\``,
         "",
         `| set | correct | ${families.join(" | ")} |`,

@@ -5,6 +5,7 @@ import {UsageError} from "../common/errors";
 import {renderPromptToSink} from "../indexer/renderPromptToSink";
 import type {IndexWorkspaceOptions} from "../indexer/indexWorkspace";
 import type {IndexManifest} from "../indexer/indexTypes";
+import {parseOutlineDetail} from "./parseOutlineDetail";
 
 const usage = `Usage: kv-distill index <folder>... [options]
 
@@ -21,6 +22,8 @@ Options:
   --no-git               order by modification time, without reading git
   --no-outline           end the prompt with the file list alone, without the workspace outline
                          (where functions and classes are defined, where error messages come from)
+  --outline-detail D     names | definitions: what the outline shows (default names; definitions
+                         adds parameter lists, top-level constants and config files' settings)
   --model PATH           add token counts (needs the engine)`;
 
 type IndexCommandArguments = {
@@ -94,6 +97,8 @@ function parseIndexArguments(args: readonly string[]): IndexCommandArguments {
             parsed.options.useGit = false;
         else if (arg === "--no-outline")
             parsed.options.workspaceOutline = false;
+        else if (arg === "--outline-detail")
+            parsed.options.outlineDetail = parseOutlineDetail(value());
         else if (arg === "--model")
             parsed.model = value();
         else if (arg.startsWith("-") && arg !== "-")

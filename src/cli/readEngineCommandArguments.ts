@@ -9,6 +9,7 @@ import type {GpuChoice} from "../engine/llamaBinding";
 import {isScorerName, scorerNames} from "../engine/scorerNames";
 import {parseCommandArguments} from "./parseCommandArguments";
 import type {FlagSpec} from "./parseCommandArguments";
+import {parseOutlineDetail} from "./parseOutlineDetail";
 import {resolveCacheDirectory} from "./resolveCacheDirectory";
 
 export const engineCommandOptionsHelp = `Options:
@@ -27,6 +28,8 @@ export const engineCommandOptionsHelp = `Options:
   --seed N              seed of the random scorer (default 0)
   --no-outline          end the prompt with the file list alone, without the workspace outline
                         (where functions and classes are defined, where error messages come from)
+  --outline-detail D    names | definitions: what the outline shows (default names; definitions adds
+                        parameter lists, top-level constants and config files' settings)
   --json                print one JSON object instead of text
   --verbose             print the engine's decisions to stderr`;
 
@@ -44,6 +47,7 @@ const flags: Record<string, FlagSpec> = {
     "flash-attention": {kind: "string"},
     "seed": {kind: "number"},
     "no-outline": {kind: "boolean"},
+    "outline-detail": {kind: "string"},
     "max-answer-tokens": {kind: "number"},
     "json": {kind: "boolean"},
     "verbose": {kind: "boolean"},
@@ -116,6 +120,8 @@ export function readEngineCommandArguments(args: readonly string[], environment:
             throw new UsageError(`--flash-attention must be on or off, got "${flashAttention}"`);
         engineOptions.flashAttention = flashAttention === "on";
     }
+    const outlineDetailText = parsed.strings.get("outline-detail");
+    const outlineDetail = outlineDetailText === undefined ? undefined : parseOutlineDetail(outlineDetailText);
     const maxAnswerTokens = parsed.numbers.get("max-answer-tokens");
     if (maxAnswerTokens !== undefined && (!Number.isInteger(maxAnswerTokens) || maxAnswerTokens < 1))
         throw new UsageError(`--max-answer-tokens must be a whole number >= 1, got ${maxAnswerTokens}`);
@@ -137,6 +143,7 @@ export function readEngineCommandArguments(args: readonly string[], environment:
             ...(compaction === undefined ? {} : {compaction}),
             // Only when turned off: otherwise the engine's default (on).
             ...(parsed.booleans.has("no-outline") ? {workspaceOutline: false} : {}),
+            ...(outlineDetail === undefined ? {} : {outlineDetail}),
             ...(adapterPath === undefined || adapterPath === "" ? {} : {adapterPath: path.resolve(adapterPath)})
         }
     };

@@ -33,7 +33,8 @@ export class Config implements vscode.Disposable {
                     model: affects(settingKeys.modelPath),
                     indexRules: event.affectsConfiguration("files.exclude") || affects(settingKeys.maxFileBytes) || affects(settingKeys.extraExcludes),
                     distill: affects(settingKeys.keepRatio) || affects(settingKeys.scorer) || affects(settingKeys.segmentTokens) ||
-                        affects(settingKeys.compaction) || affects(settingKeys.adapterPath) || affects(settingKeys.workspaceOutline),
+                        affects(settingKeys.compaction) || affects(settingKeys.adapterPath) || affects(settingKeys.workspaceOutline) ||
+                        affects(settingKeys.outlineDetail),
                     other: event.affectsConfiguration(configurationSection)
                 };
                 if (change.model || change.indexRules || change.distill || change.other) {

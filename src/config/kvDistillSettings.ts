@@ -1,6 +1,7 @@
 // The extension's settings as typed, validated values. Pure: Config reads VS Code's
 // configuration and hands the raw values here, so bad values fall back to defaults in one place.
 import type {DistillCompactionMode, ScorerName} from "../engine/engineApi";
+import {isOutlineDetail, type OutlineDetail} from "../indexer/workspaceOutline";
 import type {TrustedModelPath} from "./selectTrustedModelPath";
 
 export type KvDistillSettings = {
@@ -16,6 +17,8 @@ export type KvDistillSettings = {
     extraExcludes: string[];
     /** End the prompt with the workspace outline (DistillOptions.workspaceOutline). */
     workspaceOutline: boolean;
+    /** What the outline shows (DistillOptions.outlineDetail). */
+    outlineDetail: OutlineDetail;
     maxAnswerTokens: number;
     /** The llama.cpp build the engine process loads (machine setting; applies when the engine starts). */
     gpu: EngineGpuSetting;
@@ -39,6 +42,7 @@ export const settingKeys = {
     maxFileBytes: "index.maxFileBytes",
     extraExcludes: "index.extraExcludes",
     workspaceOutline: "index.outline",
+    outlineDetail: "index.outlineDetail",
     maxAnswerTokens: "answer.maxTokens",
     gpu: "engine.gpu",
     compaction: "distill.compaction",
@@ -56,6 +60,7 @@ export const settingDefaults = {
     maxFileBytes: 1_048_576,
     extraExcludes: [] as string[],
     workspaceOutline: true,
+    outlineDetail: "names" as OutlineDetail,
     maxAnswerTokens: 1024,
     gpu: "auto" as EngineGpuSetting,
     compaction: "holes" as DistillCompactionMode
@@ -79,6 +84,7 @@ export function parseKvDistillSettings(read: (key: string) => unknown, model: Tr
     const autoRefresh = read(settingKeys.autoRefresh);
     const extraExcludes = read(settingKeys.extraExcludes);
     const workspaceOutline = read(settingKeys.workspaceOutline);
+    const outlineDetail = read(settingKeys.outlineDetail);
     const keepRatio = read(settingKeys.keepRatio);
     return {
         model,
@@ -94,6 +100,7 @@ export function parseKvDistillSettings(read: (key: string) => unknown, model: Tr
             ? extraExcludes.filter((item): item is string => typeof item === "string" && item.trim() !== "").map((item) => item.trim())
             : settingDefaults.extraExcludes,
         workspaceOutline: typeof workspaceOutline === "boolean" ? workspaceOutline : settingDefaults.workspaceOutline,
+        outlineDetail: isOutlineDetail(outlineDetail) ? outlineDetail : settingDefaults.outlineDetail,
         maxAnswerTokens: numberIn(read(settingKeys.maxAnswerTokens), 16, 32768, settingDefaults.maxAnswerTokens, true),
         gpu: gpu === "auto" || gpu === "cuda" || gpu === "vulkan" || gpu === "cpu" ? gpu : settingDefaults.gpu,
         compaction: compaction === "holes" || compaction === "renumber" ? compaction : settingDefaults.compaction,

@@ -217,12 +217,13 @@ export class Engine {
             extraExcludes: options.extraExcludes,
             filesExclude: options.filesExclude,
             maxFileBytes: options.maxFileBytes,
-            workspaceOutline: options.workspaceOutline
+            workspaceOutline: options.workspaceOutline,
+            outlineDetail: options.outlineDetail
         }, callbacks.signal);
         const indexMs = performance.now() - indexStartedAt;
         const {manifest} = indexResult;
         this.log(`index: ${manifest.files.length} file(s), ${manifest.promptChars} prompt characters, tail ${manifest.promptChars - manifest.tailStart} ` +
-            `(workspace outline ${options.workspaceOutline === false ? "off" : "on"}), ${indexMs.toFixed(0)} ms`);
+            `(workspace outline ${options.workspaceOutline === false ? "off" : `on, detail ${options.outlineDetail ?? "names"}`}), ${indexMs.toFixed(0)} ms`);
         const modelFile = await computeModelFileDigest(options.modelPath, options.cacheDir);
         const adapter = options.scorer === "adapter" ? await this.resolveAdapter(options) : undefined;
         const output = await distillPrompt({

@@ -11,7 +11,8 @@ export const defaultWorkspaceIndexer: WorkspaceIndexer = {
         ...(request.extraExcludes === undefined ? {} : {extraExcludes: request.extraExcludes}),
         ...(request.filesExclude === undefined ? {} : {filesExclude: request.filesExclude}),
         ...(request.maxFileBytes === undefined ? {} : {maxFileBytes: request.maxFileBytes}),
-        ...(request.workspaceOutline === undefined ? {} : {workspaceOutline: request.workspaceOutline})
+        ...(request.workspaceOutline === undefined ? {} : {workspaceOutline: request.workspaceOutline}),
+        ...(request.outlineDetail === undefined ? {} : {outlineDetail: request.outlineDetail})
     }, signal),
     diffManifests: (previous, current) => diffManifests(previous, current)
 };

@@ -2,6 +2,7 @@
 // the engine, its IPC client, the command line and the editor.
 
 import type {ScorerName} from "./scorerNames";
+import type {OutlineDetail} from "../indexer/workspaceOutline";
 
 export type {ScorerName};
 
@@ -31,6 +32,11 @@ export type DistillOptions = ModelSource & {
      * function each error message comes from) before the file list. Default true.
      */
     workspaceOutline?: boolean;
+    /**
+     * What the outline shows: "names" (default; what the models are trained on) or "definitions"
+     * (also each function's parameter list, top-level constants and config files' settings).
+     */
+    outlineDetail?: OutlineDetail;
     /** Seed for the `random` scorer. */
     seed?: number;
     /**

@@ -16,6 +16,7 @@ import type {
 } from "./engineApi";
 import {EngineOperationError, EngineProtocolError} from "./engineProcessErrors";
 import {isScorerName} from "./scorerNames";
+import {isOutlineDetail} from "../indexer/workspaceOutline";
 
 /** Bumped on any incompatible change; engines of different versions use different sockets. */
 export const ENGINE_PROTOCOL_VERSION = 1;
@@ -201,6 +202,7 @@ export function isDistillOptions(value: unknown): value is DistillOptions {
         && isOptional(value.filesExclude, isStringArray)
         && isOptional(value.maxFileBytes, isFiniteNumber)
         && isOptional(value.workspaceOutline, isBoolean)
+        && isOptional(value.outlineDetail, isOutlineDetail)
         && isOptional(value.seed, isFiniteNumber)
         && isOptional(value.compaction, (mode): mode is string => mode === "holes" || mode === "renumber")
         && isOptional(value.adapterPath, isString)

@@ -1,6 +1,7 @@
 // What the engine needs from the workspace indexer (issue 3). The engine takes it as a dependency
 // so that it never imports the indexer's file-system code itself and tests can pass small fixtures.
 import type {IndexManifest, IndexResult} from "../indexer/indexTypes";
+import type {OutlineDetail} from "../indexer/workspaceOutline";
 
 export type WorkspaceIndexRequest = {
     folders: string[];
@@ -10,6 +11,8 @@ export type WorkspaceIndexRequest = {
     maxFileBytes?: number;
     /** End the prompt with the workspace outline (IndexWorkspaceOptions.workspaceOutline). Default true. */
     workspaceOutline?: boolean;
+    /** What the outline shows (IndexWorkspaceOptions.outlineDetail). Default "names". */
+    outlineDetail?: OutlineDetail;
 };
 
 export type WorkspaceIndexer = {

@@ -28,6 +28,7 @@ export function buildDistillOptions(input: DistillOptionsInput): DistillOptions 
         filesExclude: [...new Set(input.filesExcludeGlobs)],
         maxFileBytes: input.settings.maxFileBytes,
         workspaceOutline: input.settings.workspaceOutline,
+        outlineDetail: input.settings.outlineDetail,
         compaction: input.settings.compaction,
         cacheSizeCapBytes: input.settings.cacheMaxMegabytes * 1024 * 1024,
         ...(input.settings.adapter.value === "" ? {} : {adapterPath: resolveFromHome(input.settings.adapter.value, input.homeDirectory ?? "/")})

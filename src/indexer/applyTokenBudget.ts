@@ -56,9 +56,10 @@ export async function applyTokenBudget(
     // Each file's outline entries, read once from its section in the prompt (which holds the content
     // exactly as rendered: the outline the indexer took from it), only if a tail is re-rendered.
     let outlinedFiles: Array<OutlinedFile | undefined> | undefined;
+    const outlineDetail = tailParts.outlineDetail ?? "names";
     const outlineOfKept = (kept: readonly number[]): string => {
-        outlinedFiles ??= files.map((file) => outlineFileSection(file.displayPath, prompt.slice(file.headerEnd, file.charEnd)));
-        return renderWorkspaceOutline(kept.map((index) => outlinedFiles![index]).filter((outlined) => outlined !== undefined));
+        outlinedFiles ??= files.map((file) => outlineFileSection(file.displayPath, prompt.slice(file.headerEnd, file.charEnd), false, outlineDetail));
+        return renderWorkspaceOutline(kept.map((index) => outlinedFiles![index]).filter((outlined) => outlined !== undefined), outlineDetail);
     };
     type BudgetedTail = {text: string; tokens: number; outlineChars: number | undefined};
     const tailCache = new Map<number, BudgetedTail>();

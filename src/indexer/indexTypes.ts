@@ -94,6 +94,8 @@ export type IndexManifest = {
 export type PromptTailRecord = {
     /** The workspace outline was asked for (its text may still be empty: no file has an entry). */
     outline: boolean;
+    /** "definitions" when the outline was asked for with that detail (workspaceOutline.ts); absent: "names". */
+    outlineDetail?: "definitions";
     /** The list of included files. */
     fileList: boolean;
     /**

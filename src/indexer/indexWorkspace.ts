@@ -4,6 +4,7 @@
 import type {IndexResult} from "./indexTypes";
 import type {IndexerFileSystem} from "./indexerFileSystem";
 import {renderPromptToSink} from "./renderPromptToSink";
+import type {OutlineDetail} from "./workspaceOutline";
 
 export type IndexProgress = {filesSeen: number; filesIndexed: number; bytes: number};
 
@@ -28,6 +29,8 @@ export type IndexWorkspaceOptions = {
     fileListTail?: boolean;
     /** End the prompt with the workspace outline of the included files (after tailStart, before the file list; see workspaceOutline.ts). Default true. */
     workspaceOutline?: boolean;
+    /** What the outline shows (see workspaceOutline.ts): "names" (default) or "definitions" (parameter lists, constants, config settings too). */
+    outlineDetail?: OutlineDetail;
     /** The git executable. Default "git". */
     gitCommand?: string;
     /** File-system access; tests inject failures through it. Default: node:fs. */

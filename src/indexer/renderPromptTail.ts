@@ -5,7 +5,7 @@
 // tailStart): a change then never invalidates the cached prefix in front of the changed file.
 import {createHash} from "node:crypto";
 import {anyNeedsMarkupEscaping, escapeMarkup, fileSectionClosing} from "./renderFileSection";
-import {fileOutline, type OutlinedFile} from "./workspaceOutline";
+import {fileOutline, hasOutlineEntries, type OutlineDetail, type OutlinedFile} from "./workspaceOutline";
 
 export type PromptTailParts = {
     /** The workspace outline (renderWorkspaceOutline of the included files in prompt order); "" for none. */
@@ -34,13 +34,14 @@ export function renderFileListTail(displayPaths: readonly string[], displayPaths
  * reference is given in training. The body's closing tag is cut off; the line feed the section may
  * add at the end only makes an empty last line, which has no entry. The path is written as the file
  * list writes it (escaped when it holds markup characters). Undefined when the file has no entry.
+ * The entries are those of the detail the outline is rendered with.
  */
-export function outlineFileSection(displayPath: string, body: string, displayPathIsPlain = false): OutlinedFile | undefined {
+export function outlineFileSection(displayPath: string, body: string, displayPathIsPlain = false, detail: OutlineDetail = "names"): OutlinedFile | undefined {
     const content = body.endsWith(fileSectionClosing) ? body.slice(0, body.length - fileSectionClosing.length) : body;
-    const {symbols, messages} = fileOutline(displayPath, content);
-    if (symbols.length === 0 && messages.length === 0)
+    const outline = fileOutline(displayPath, content, detail);
+    if (!hasOutlineEntries(outline))
         return undefined;
-    return {displayPath: displayPathIsPlain ? displayPath : escapeMarkup(displayPath), symbols, messages};
+    return {...outline, displayPath: displayPathIsPlain ? displayPath : escapeMarkup(displayPath)};
 }
 
 /** The manifest's digest of a tail (IndexManifest.tail.sha256): two tails of one length can differ. */

@@ -53,6 +53,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     const filesExclude = (options.filesExclude ?? []).map((pattern) => compileFilesExcludeGlob(pattern, ignoreCase));
     const progress = createProgressReporter(options.onProgress);
     const workspaceOutline = options.workspaceOutline ?? true;
+    const outlineDetail = options.outlineDetail ?? "names";
     const fileListTail = options.fileListTail ?? true;
     const warnings: string[] = [];
 
@@ -214,7 +215,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         const section = renderFileSectionFromBytes(candidate.displayPath, language, read.bytes, read.isAscii, displayPathsArePlain);
         read.release(); // the bytes are hashed and decoded: the buffer can take the next file
         if (workspaceOutline) {
-            const outlined = outlineFileSection(candidate.displayPath, section.body, displayPathsArePlain);
+            const outlined = outlineFileSection(candidate.displayPath, section.body, displayPathsArePlain, outlineDetail);
             if (outlined !== undefined)
                 outlinedFiles.push(outlined);
         }
@@ -242,7 +243,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     }
 
     const tailStart = charOffset;
-    const outlineText = workspaceOutline ? renderWorkspaceOutline(outlinedFiles) : "";
+    const outlineText = workspaceOutline ? renderWorkspaceOutline(outlinedFiles, outlineDetail) : "";
     const tailText = renderPromptTail({
         outline: outlineText,
         // The paths in the walk's order, which is nearly path order: the list's sort then has little to do.
@@ -269,7 +270,14 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         rulesDigest: createHash("sha256").update(JSON.stringify(rules)).digest("hex"),
         promptChars: charOffset,
         tailStart,
-        tail: {outline: workspaceOutline, fileList: fileListTail, outlineChars: outlineText.length, sha256: promptTailSha256(tailText)},
+        tail: {
+            outline: workspaceOutline,
+            // Recorded only when not the default, so that manifests of a names outline stay as they were.
+            ...(workspaceOutline && outlineDetail === "definitions" ? {outlineDetail} : {}),
+            fileList: fileListTail,
+            outlineChars: outlineText.length,
+            sha256: promptTailSha256(tailText)
+        },
         promptFormat: promptFormatId,
         order: options.order ?? "change-time",
         rules,

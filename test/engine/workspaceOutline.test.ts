@@ -1,7 +1,8 @@
 // The workspace outline in the prompt's tail, with the real indexer: a cache built with it is never
-// reused for a prompt without it (or the other way), yet the segments of the files, which are the
-// same text either way, are kept when the setting changes. Its tokens are scored and compressed
-// within the keep ratio like file content; only the file list after it is always kept.
+// reused for a prompt without it (or the other way, or with its other detail), yet the segments of
+// the files, which are the same text either way, are kept when the setting changes. Its tokens are
+// scored and compressed within the keep ratio like file content; only the file list after it is
+// always kept.
 import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {after, before, describe, test} from "node:test";
@@ -61,6 +62,39 @@ describe("the workspace outline and the saved cache", {timeout}, () => {
         assert.equal(unchanged.cacheOutcome, "reused");
         assert.equal(unchanged.evaluatedTokens, 0);
         assert.ok(kit.logLines.some((line) => /^index: \d+ file\(s\), .*\(workspace outline off\)/.test(line)), kit.logLines.join("\n"));
+    });
+
+    test("changing the outline's detail refreshes the cache from the tail; the same detail again reuses it", {timeout}, async () => {
+        const detailCacheDir = await makeTemporaryFolder("cache");
+        try {
+            const namesOptions = {...options, cacheDir: detailCacheDir};
+            const names = await kit.engine.distillForTesting(namesOptions);
+            assert.equal(names.result.cacheOutcome, "built");
+            const namesIndex = names.manifest.index;
+            assert.equal(namesIndex.tail?.outline, true);
+            assert.equal(namesIndex.tail?.outlineDetail, undefined, "names is the default and not recorded");
+
+            const definitions = await kit.engine.distillForTesting({...namesOptions, outlineDetail: "definitions"});
+            const definitionsIndex = definitions.manifest.index;
+            assert.equal(definitionsIndex.tail?.outlineDetail, "definitions");
+            assert.equal(definitionsIndex.tailStart, namesIndex.tailStart, "the file sections are the same text");
+            assert.ok(definitionsIndex.promptChars > namesIndex.promptChars, "parameter lists make the outline longer");
+            assert.notEqual(definitionsIndex.tail?.sha256, namesIndex.tail?.sha256);
+            assert.equal(definitions.result.cacheOutcome, "refreshed", "never reused for a prompt with the other detail");
+            assert.ok(definitions.result.evaluatedTokens > 0);
+            assert.ok(definitions.result.evaluatedTokens < definitions.result.promptTokens / 2, "the files' segments are kept");
+
+            const sameDetail = await kit.engine.distill({...namesOptions, outlineDetail: "definitions"});
+            assert.equal(sameDetail.cacheOutcome, "reused");
+            assert.equal(sameDetail.evaluatedTokens, 0);
+
+            const namesAgain = await kit.engine.distillForTesting({...namesOptions, outlineDetail: "names"});
+            assert.equal(namesAgain.result.cacheOutcome, "refreshed", "back to names refreshes the tail too");
+            assert.deepEqual(namesAgain.manifest.segments.map((segment) => segment.tokensDigest), names.manifest.segments.map((segment) => segment.tokensDigest));
+            assert.ok(kit.logLines.some((line) => /^index: \d+ file\(s\), .*\(workspace outline on, detail definitions\)/.test(line)), kit.logLines.join("\n"));
+        } finally {
+            await rm(detailCacheDir, {recursive: true, force: true});
+        }
     });
 
     test("the outline is compressed within the keep ratio; the file list is kept whole", {timeout}, async () => {

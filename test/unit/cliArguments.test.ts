@@ -56,6 +56,17 @@ describe("engine options of distill / ask and of the engine process", () => {
         assert.equal(readEngineCommandArguments([folder, "--model", "m.gguf", "--no-outline"], environment, () => 1).distillOptions.workspaceOutline, false);
     });
 
+    test("--outline-detail reaches the distill options; the engine's default (names) when not given", () => {
+        assert.equal(readEngineCommandArguments([folder, "--model", "m.gguf"], environment, () => 1).distillOptions.outlineDetail, undefined);
+        for (const detail of ["names", "definitions"] as const) {
+            assert.equal(readEngineCommandArguments([folder, "--model", "m.gguf", "--outline-detail", detail], environment, () => 1).distillOptions.outlineDetail, detail);
+            assert.equal(readEngineCommandArguments([folder, "--model", "m.gguf", `--outline-detail=${detail}`], environment, () => 1).distillOptions.outlineDetail, detail);
+        }
+        assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--outline-detail", "full"], environment, () => 1),
+            (error: unknown) => error instanceof UsageError && /--outline-detail must be names or definitions, got "full"/.test(error.message));
+        assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--outline-detail"], environment, () => 1), UsageError);
+    });
+
     test("bad values are usage errors", () => {
         assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--gpu", "metal"], environment, () => 1), /unknown --gpu "metal"/);
         assert.throws(() => readEngineCommandArguments([folder, "--model", "m.gguf", "--compaction", "erase"], environment, () => 1), /--compaction must be holes or renumber/);

@@ -92,8 +92,9 @@ describe("engine protocol guards", () => {
         assert.equal(covered.size, engineMethods.length, "the valid list covers all methods");
     });
 
-    it("carries the compaction mode, the adapter, the cache size cap and the outline switch of a distill", () => {
-        const params = {...distillOptions, compaction: "renumber", adapterPath: "/a/scorer.gguf", cacheSizeCapBytes: 3 * 1024 * 1024, workspaceOutline: false};
+    it("carries the compaction mode, the adapter, the cache size cap, the outline switch and the outline detail of a distill", () => {
+        const params = {...distillOptions, compaction: "renumber", adapterPath: "/a/scorer.gguf", cacheSizeCapBytes: 3 * 1024 * 1024, workspaceOutline: false,
+            outlineDetail: "definitions"};
         assert.equal(isEngineClientMessage({type: "request", id: 1, method: "distill", params}), true);
         assert.equal(isEngineClientMessage({type: "request", id: 2, method: "ask", params: {...params, question: "q"}}), true);
     });
@@ -115,6 +116,7 @@ describe("engine protocol guards", () => {
             {type: "request", id: 1, method: "distill", params: {...distillOptions, cacheSizeCapBytes: -1}},
             {type: "request", id: 1, method: "distill", params: {...distillOptions, adapterPath: 7}},
             {type: "request", id: 1, method: "distill", params: {...distillOptions, workspaceOutline: "no"}},
+            {type: "request", id: 1, method: "distill", params: {...distillOptions, outlineDetail: "full"}},
             {type: "request", id: 1, method: "ask", params: distillOptions},
             {type: "request", id: 1, method: "ask", params: {...askOptions, history: [{role: "system", text: "x"}]}},
             {type: "request", id: 1, method: "downloadModel", params: {uri: "hf:a/b", directory: "/s"}},

@@ -89,4 +89,21 @@ describe("kv-distill index", () => {
         const report = JSON.parse(runCli(["index", "--json", code, "--no-git", "--no-outline"]).stdout) as {tail: {outline: boolean; fileList: boolean}};
         assert.deepEqual([report.tail.outline, report.tail.fileList], [false, true]);
     });
+
+    it("shows definitions in the outline with --outline-detail definitions, and refuses other details", () => {
+        const code = createFixtureWorkspace({"app.py": "RETRIES = 3\ndef main(argv):\n    raise SystemExit(\"no arguments given\")\n"});
+        fixtures.push(code);
+        const definitions = runCli(["index", "--prompt", code, "--no-git", "--outline-detail", "definitions"]);
+        assert.equal(definitions.status, 0, definitions.stderr);
+        assert.ok(definitions.stdout.endsWith("</file>\n<workspace-symbols>\n- RETRIES = 3: app.py\n- main(argv): app.py\n</workspace-symbols>\n" +
+            "<workspace-messages>\n- \"no arguments given\": main in app.py\n</workspace-messages>\n<workspace-files count=\"1\">\napp.py\n</workspace-files>\n"), definitions.stdout);
+        const report = JSON.parse(runCli(["index", "--json", code, "--no-git", "--outline-detail", "definitions"]).stdout) as {tail: {outlineDetail?: string}};
+        assert.equal(report.tail.outlineDetail, "definitions");
+        const names = runCli(["index", "--prompt", code, "--no-git", "--outline-detail", "names"]);
+        assert.equal(names.stdout, runCli(["index", "--prompt", code, "--no-git"]).stdout);
+        const refused = runCli(["index", code, "--no-git", "--outline-detail", "all"]);
+        assert.notEqual(refused.status, 0);
+        assert.match(refused.stderr, /--outline-detail must be names or definitions, got "all"/);
+        assert.match(runCli(["index", "--help"]).stdout, /--outline-detail D +names \| definitions/);
+    });
 });

@@ -147,4 +147,59 @@ describe("the prompt's tail: workspace outline, then file list", () => {
         assert.equal(diffManifests(older, withOutline.manifest).firstInvalidatedChar, older.tailStart);
         assert.equal(diffManifests(older, withoutOutline.manifest).identical, true);
     });
+
+    it("shows definitions with detail \"definitions\": parameter lists, constants, config settings; the manifest records the detail", async () => {
+        const root = codeWorkspace();
+        fs.writeFileSync(path.join(root, ".env"), "PORT=8080\n");
+        fs.utimesSync(path.join(root, ".env"), new Date("2000-01-01"), new Date("2000-01-01"));
+        fs.appendFileSync(path.join(root, "aa/new.ts"), "export const DEFAULT_PORT = 80;\n");
+        fs.utimesSync(path.join(root, "aa/new.ts"), new Date("2003-01-01"), new Date("2003-01-01"));
+        const definitionsOutline =
+            "<workspace-symbols>\n" +
+            "- Store: zz/old.py\n" +
+            "- put(self, item): zz/old.py\n" +
+            "- Start(port int): middle.go\n" +
+            "- serve(): aa/new.ts\n" +
+            "- DEFAULT_PORT = 80: aa/new.ts\n" +
+            "</workspace-symbols>\n" +
+            "<workspace-messages>\n" +
+            "- \"store is full\": put in zz/old.py\n" +
+            "- \"port must not be zero\": Start in middle.go\n" +
+            "- \"Port is required\": serve in aa/new.ts\n" +
+            "</workspace-messages>\n" +
+            "<workspace-settings>\n" +
+            "- PORT = 8080: .env\n" +
+            "</workspace-settings>\n";
+        const fileList = "<workspace-files count=\"5\">\n.env\naa/new.ts\nmiddle.go\nnotes.md\nzz/old.py\n</workspace-files>\n";
+        const result = await index(root, {outlineDetail: "definitions"});
+        assert.deepEqual(result.manifest.files.map((file) => file.displayPath), [".env", "zz/old.py", "middle.go", "aa/new.ts", "notes.md"]);
+        const tail = result.prompt.slice(result.manifest.tailStart);
+        assert.equal(tail, definitionsOutline + fileList);
+        assert.deepEqual(result.manifest.tail, {outline: true, outlineDetail: "definitions", fileList: true, outlineChars: definitionsOutline.length, sha256: sha256(tail)});
+
+        // Detail "names" (the default, said or not) records no detail; without the outline there is none to record.
+        const names = await index(root, {outlineDetail: "names"});
+        assert.deepEqual(names.manifest, (await index(root)).manifest);
+        assert.equal(names.manifest.tail?.outlineDetail, undefined);
+        assert.equal("outlineDetail" in names.manifest.tail!, false);
+        assert.equal((await index(root, {outlineDetail: "definitions", workspaceOutline: false})).manifest.tail?.outlineDetail, undefined);
+        assert.equal(names.prompt.slice(0, names.manifest.tailStart), result.prompt.slice(0, result.manifest.tailStart), "the file sections are the same text");
+
+        // The token budget re-renders the tail with the manifest's detail.
+        const full = await applyTokenBudget(result, countTokens, Number.MAX_SAFE_INTEGER);
+        const budgeted = await applyTokenBudget(result, countTokens, full.totalTokens - 1);
+        assert.deepEqual(budgeted.leftOut.map((file) => file.displayPath), [".env"]);
+        const keptTail = budgeted.result.prompt.slice(budgeted.result.manifest.tailStart);
+        const keptOutline = definitionsOutline.slice(0, definitionsOutline.indexOf("<workspace-settings>"));
+        assert.equal(keptTail, keptOutline + "<workspace-files count=\"4\">\naa/new.ts\nmiddle.go\nnotes.md\nzz/old.py\n</workspace-files>\n");
+        assert.deepEqual(budgeted.result.manifest.tail, {outline: true, outlineDetail: "definitions", fileList: true, outlineChars: keptOutline.length, sha256: sha256(keptTail)});
+
+        // Changing the detail changes the tail, and only the tail.
+        for (const [previous, current] of [[names, result], [result, names]] as const) {
+            const diff = diffManifests(previous.manifest, current.manifest);
+            assert.equal(diff.identical, false);
+            assert.equal(diff.firstInvalidatedChar, previous.manifest.tailStart);
+            assert.deepEqual(diff.changes, []);
+        }
+    });
 });

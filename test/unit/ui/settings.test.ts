@@ -40,13 +40,14 @@ describe("parseKvDistillSettings", () => {
             [settingKeys.keepRatio]: 0.1, [settingKeys.scorer]: "recent", [settingKeys.segmentTokens]: 0, [settingKeys.idleUnloadMinutes]: 0,
             [settingKeys.cacheMaxMegabytes]: 100, [settingKeys.autoRefresh]: true, [settingKeys.autoRefreshDelaySeconds]: 2.5,
             [settingKeys.maxFileBytes]: 5000, [settingKeys.extraExcludes]: ["**/*.min.js", " ", 3], [settingKeys.maxAnswerTokens]: 64,
-            [settingKeys.gpu]: "cuda", [settingKeys.compaction]: "renumber", [settingKeys.workspaceOutline]: false
+            [settingKeys.gpu]: "cuda", [settingKeys.compaction]: "renumber", [settingKeys.workspaceOutline]: false,
+            [settingKeys.outlineDetail]: "definitions"
         };
         const adapter = {value: "~/a.gguf", source: "user", ignoredUntrustedValue: false} as const;
         const settings = parseKvDistillSettings((key) => values[key], model, adapter);
         assert.deepEqual(settings, {
             model, keepRatio: 0.1, scorer: "recent", segmentTokens: 0, idleUnloadMinutes: 0, cacheMaxMegabytes: 100, autoRefresh: true,
-            autoRefreshDelaySeconds: 2.5, maxFileBytes: 5000, extraExcludes: ["**/*.min.js"], workspaceOutline: false, maxAnswerTokens: 64,
+            autoRefreshDelaySeconds: 2.5, maxFileBytes: 5000, extraExcludes: ["**/*.min.js"], workspaceOutline: false, outlineDetail: "definitions", maxAnswerTokens: 64,
             gpu: "cuda", compaction: "renumber", adapter
         });
     });
@@ -56,7 +57,8 @@ describe("parseKvDistillSettings", () => {
             [settingKeys.keepRatio]: 0, [settingKeys.scorer]: "random", [settingKeys.segmentTokens]: -1, [settingKeys.idleUnloadMinutes]: "5",
             [settingKeys.cacheMaxMegabytes]: Number.NaN, [settingKeys.autoRefresh]: "yes", [settingKeys.autoRefreshDelaySeconds]: 0,
             [settingKeys.maxFileBytes]: Infinity, [settingKeys.extraExcludes]: "src", [settingKeys.maxAnswerTokens]: 1,
-            [settingKeys.gpu]: "metal", [settingKeys.compaction]: "erase", [settingKeys.workspaceOutline]: "off"
+            [settingKeys.gpu]: "metal", [settingKeys.compaction]: "erase", [settingKeys.workspaceOutline]: "off",
+            [settingKeys.outlineDetail]: "full"
         };
         const settings = parseKvDistillSettings((key) => values[key], model);
         assert.equal(settings.keepRatio, settingDefaults.keepRatio);
@@ -72,6 +74,7 @@ describe("parseKvDistillSettings", () => {
         assert.equal(settings.gpu, "auto");
         assert.equal(settings.compaction, "holes");
         assert.equal(settings.workspaceOutline, true, "on unless turned off with a boolean");
+        assert.equal(settings.outlineDetail, "names");
         assert.equal(settings.adapter.value, "", "no adapter unless one is given");
     });
 
@@ -84,6 +87,9 @@ describe("parseKvDistillSettings", () => {
             assert.ok(declared[`kvDistill.${key}`] !== undefined, `kvDistill.${key} is not in package.json`);
         assert.deepEqual(declared[`kvDistill.${settingKeys.workspaceOutline}`], {...declared[`kvDistill.${settingKeys.workspaceOutline}`], type: "boolean", default: settingDefaults.workspaceOutline});
         assert.equal(declared[`kvDistill.${settingKeys.keepRatio}`]?.default, settingDefaults.keepRatio);
+        const outlineDetail = declared[`kvDistill.${settingKeys.outlineDetail}`] as {type?: string; default?: unknown; enum?: unknown; markdownDescription?: unknown};
+        assert.deepEqual([outlineDetail.type, outlineDetail.default, outlineDetail.enum], ["string", settingDefaults.outlineDetail, ["names", "definitions"]]);
+        assert.equal(typeof outlineDetail.markdownDescription, "string");
     });
 
     it("keeps only the enabled files.exclude globs", () => {
@@ -115,8 +121,10 @@ describe("model setting", () => {
         assert.deepEqual(buildDistillOptions({settings, folders: ["/w"], cacheDir: "/s/caches", modelPath: "/m.gguf", filesExcludeGlobs: ["**/.git", "**/.DS_Store"]}), {
             modelPath: "/m.gguf", folders: ["/w"], keepRatio: 0.2, scorer: "surprisal", segmentTokens: 4096, cacheDir: "/s/caches",
             extraExcludes: ["**/*.min.js", "**/.git"], filesExclude: ["**/.git", "**/.DS_Store"], maxFileBytes: 1_048_576, workspaceOutline: true,
-            compaction: "holes", cacheSizeCapBytes: 4096 * 1024 * 1024
+            outlineDetail: "names", compaction: "holes", cacheSizeCapBytes: 4096 * 1024 * 1024
         });
+        const definitions = parseKvDistillSettings((key) => key === settingKeys.outlineDetail ? "definitions" : undefined, {value: "/m.gguf", source: "user", ignoredUntrustedValue: false});
+        assert.equal(buildDistillOptions({settings: definitions, folders: ["/w"], cacheDir: "/s/caches", modelPath: "/m.gguf", filesExcludeGlobs: []}).outlineDetail, "definitions");
     });
 
     it("passes the cache size cap, the compaction mode and the adapter (from home, never the workspace) to the engine", () => {
