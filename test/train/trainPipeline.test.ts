@@ -191,23 +191,30 @@ describe("training pipeline against llama.cpp", () => {
         assert.match(result.stdout, /all checks passed/);
     });
 
-    it("renders the engine's workspace outline on the evaluation workspaces, character for character", async () => {
-        // The models are trained on kvtrain's outline and read the engine's: the shared cases test
-        // both sides alone, this the two together on real generated workspaces, in the engine's order.
-        const pythonOutline = [
-            "import json, sys",
-            "from kvtrain.workspace_outline import render_outline",
-            "sys.stdout.write(render_outline([tuple(pair) for pair in json.load(sys.stdin)]))"
-        ].join("\n");
-        for (const workspace of ["2k/2k-00", "8k/8k-01", "16k/16k-02"]) {
-            const {prompt} = await indexWorkspace({folders: [{name: "w", path: path.join(repositoryRoot, "test", "fixtures", "qa-eval", workspace)}], useGit: false});
-            const files = [...prompt.matchAll(/<file path="([^"]*)" language="[^"]*">\n([\s\S]*?)<\/file>\n/g)].map((found) => [found[1], found[2]]);
-            const engineOutline = prompt.slice(prompt.indexOf("<workspace-symbols>"), prompt.indexOf("<workspace-files"));
-            const expected = execFileSync(python, ["-c", pythonOutline], {cwd: trainFolder, input: JSON.stringify(files), encoding: "utf8"});
-            assert.ok(files.length >= 10 && expected.includes("<workspace-messages>"), `${workspace}: ${files.length} files, outline of ${expected.length} characters`);
-            assert.equal(engineOutline, expected, `${workspace}: the engine's outline differs from kvtrain's`);
-        }
-    });
+    for (const outlineDetail of ["names", "definitions"] as const) {
+        it(`renders the engine's workspace outline (detail ${outlineDetail}) on the evaluation workspaces, character for character`, async () => {
+            // The models are trained on kvtrain's outline and read the engine's: the shared cases test
+            // both sides alone, this the two together on real generated workspaces, in the engine's order.
+            const pythonOutline = [
+                "import json, sys",
+                "from kvtrain.workspace_outline import render_outline",
+                `sys.stdout.write(render_outline([tuple(pair) for pair in json.load(sys.stdin)], "${outlineDetail}"))`
+            ].join("\n");
+            let settingsSections = 0;
+            for (const workspace of ["2k/2k-00", "8k/8k-01", "16k/16k-02"]) {
+                const {prompt} = await indexWorkspace({folders: [{name: "w", path: path.join(repositoryRoot, "test", "fixtures", "qa-eval", workspace)}], useGit: false, outlineDetail});
+                const files = [...prompt.matchAll(/<file path="([^"]*)" language="[^"]*">\n([\s\S]*?)<\/file>\n/g)].map((found) => [found[1], found[2]]);
+                const engineOutline = prompt.slice(prompt.indexOf("<workspace-symbols>"), prompt.indexOf("<workspace-files"));
+                const expected = execFileSync(python, ["-c", pythonOutline], {cwd: trainFolder, input: JSON.stringify(files), encoding: "utf8"});
+                assert.ok(files.length >= 10 && expected.includes("<workspace-messages>"), `${workspace}: ${files.length} files, outline of ${expected.length} characters`);
+                if (expected.includes("<workspace-settings>"))
+                    settingsSections++;
+                assert.equal(engineOutline, expected, `${workspace}: the engine's outline differs from kvtrain's`);
+            }
+            // With definitions, the settings of the config files are there too (8k-01 and 16k-02 have some; 2k-00 none).
+            assert.equal(settingsSections, outlineDetail === "definitions" ? 2 : 0);
+        });
+    }
 
     it("trains a few steps and exports a GGUF that llama.cpp loads", async () => {
         assert.ok(existsSync(check.gguf));
