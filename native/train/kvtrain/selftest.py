@@ -280,35 +280,29 @@ def outline_checks(tokenizer, count, check):
               and sum(len(case["settings"]) for case in cases["files"]) >= 10,
               "the outline with definitions matches the engine's cases too (test/fixtures/workspace-outline)")
     # Every generated definition and error message is in the outline, with its file and function: the
-    # two-hop questions' answers follow their names there.
-    listed = True
+    # two-hop questions' answers follow their names there. With definitions, the one-hop answers
+    # follow their names there too: a constant's value, a function's parameters, a configuration
+    # key's value (with its file).
+    listed, definitions_listed, families = True, True, set()
     for seed in range(4):
         workspace = generate_workspace(random.Random("selftest/outline/%d" % seed), "train", 3000, count)
-        outline = render_outline(workspace.files)
+        outline, definitions = render_outline(workspace.files), render_outline(workspace.files, "definitions")
         for fact in workspace.facts:
             if fact["family"] == "function_file":
                 listed = listed and "\n- %s: %s\n" % (fact["name"], fact["path"]) in outline
             elif fact["family"] in ("error_file", "error_function"):
                 listed = listed and '\n- "%s": %s in %s\n' % (fact["message"], fact["function"], fact["path"]) in outline
-    check(listed, "the outline of generated workspaces lists every definition's file and every message's function and file")
-    # With definitions, the one-hop answers follow their names there too: a constant's value, a
-    # function's parameters, a configuration key's value (with its file).
-    listed, families = True, set()
-    for seed in range(4):
-        workspace = generate_workspace(random.Random("selftest/outline/%d" % seed), "train", 3000, count)
-        outline = render_outline(workspace.files, "definitions")
-        for fact in workspace.facts:
-            if fact["family"] == "const_value":
+            elif fact["family"] == "const_value":
                 entry = "\n- %s = %s: %s\n" % (fact["name"], fact["literal"], fact["path"])
             elif fact["family"] == "function_params":
                 entry = "\n- %s(%s): %s\n" % (fact["name"], fact["params"], fact["path"])
             elif fact["family"] == "config_default":
                 entry = "\n- %s = %s: %s\n" % (fact["key"], fact["literal"], fact["path"])
-            else:
-                continue
-            families.add(fact["family"])
-            listed = listed and entry in outline
-    check(listed and len(families) == 3,
+            if fact["family"] in ("const_value", "function_params", "config_default"):
+                families.add(fact["family"])
+                definitions_listed = definitions_listed and entry in definitions
+    check(listed, "the outline of generated workspaces lists every definition's file and every message's function and file")
+    check(definitions_listed and len(families) == 3,
           "the outline with definitions of generated workspaces lists every constant's value, function's parameters and setting")
     definitions_layout = DATA_LAYOUTS["first"].overridden(outline_share=1.0, outline_detail="definitions")
     chat = build_chat(random.Random(7), tokenizer, "train", 1500, None, 0.0, layout=definitions_layout, max_tokens=4096)
