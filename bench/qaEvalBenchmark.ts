@@ -16,7 +16,8 @@ import path from "node:path";
 import {promisify} from "node:util";
 import {flagValuePairs} from "../test/fixtures/flagValuePairs";
 import {findRepositoryRoot} from "../test/fixtures/repositoryPaths";
-import {isOutlineDetail, type OutlineDetail} from "../src/indexer/workspaceOutline";
+import {parseOutlineDetail} from "../src/cli/parseOutlineDetail";
+import type {OutlineDetail} from "../src/indexer/workspaceOutline";
 
 const execFileAsync = promisify(execFile);
 
@@ -44,11 +45,7 @@ function parseOptions(args: readonly string[]): QaEvalOptions {
                     throw new Error(`--outline must be on or off, got ${value}`);
                 options.outline = value === "on";
                 break;
-            case "--outline-detail":
-                if (!isOutlineDetail(value))
-                    throw new Error(`--outline-detail must be names or definitions, got ${value}`);
-                options.outlineDetail = value;
-                break;
+            case "--outline-detail": options.outlineDetail = parseOutlineDetail(value); break;
             default: throw new Error(`unknown option ${flag}`);
         }
     }
