@@ -405,6 +405,21 @@ describe("training pipeline against llama.cpp", () => {
         await assertLogitsMatch(llama, headsCheck.f32Gguf, headsCheck, true, "ci with 4 heads (F32)");
     });
 
+    const tinyGguf = path.join(repositoryRoot, "models", "tiny.gguf");
+    it("continues a kept model's training from its GGUF (--init-gguf), and refuses another model's", {skip: existsSync(tinyGguf) ? false : "models/tiny.gguf is not there"}, () => {
+        const outFolder = path.join(workFolder, "continued");
+        const common = ["-m", "kvtrain.train", "--model", "tiny", "--steps", "1", "--lr", "0", "--batch", "1", "--device", "cpu", "--seq-len", "1024",
+            "--log-every", "1", "--eval-sizes", "", "--workers", "0", "--code-file-limit", "20", "--out", outFolder];
+        const continued = spawnSync(python, [...common, "--init-gguf", tinyGguf], {cwd: trainFolder, encoding: "utf8", timeout: 5 * 60_000});
+        assert.equal(continued.status, 0, `${continued.stdout}\n${continued.stderr}`);
+        const summary = JSON.parse(readFileSync(path.join(outFolder, "tiny-summary.json"), "utf8")) as {history: {answer_loss: number}[]};
+        // From random weights the answers' cross-entropy is near ln(vocabulary), about 10.4; the kept tiny answers most tokens.
+        assert.ok(summary.history[0]!.answer_loss < 2, `first answer loss ${summary.history[0]!.answer_loss}`);
+        const refused = spawnSync(python, [...common, "--init-gguf", check.gguf], {cwd: trainFolder, encoding: "utf8", timeout: 5 * 60_000});
+        assert.notEqual(refused.status, 0);
+        assert.match(refused.stderr, /--init-gguf .* is .*, not this run's model/);
+    });
+
     // small's PyTorch answers on CPU are slow, so it answers fewer questions.
     for (const [name, questionCount] of [["tiny", 10], ["small", 4]] as const) {
         const ggufPath = path.join(repositoryRoot, "models", `${name}.gguf`);

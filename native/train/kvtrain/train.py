@@ -49,6 +49,8 @@ def parse_arguments(argv):
     parser.add_argument("--max-minutes", type=float, default=None, help="stop early after this much training time")
     parser.add_argument("--out", required=True, help="output folder (GGUF, loss log, evaluation)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--init-gguf", help="start from this GGUF's weights (dequantized, the same model and context) instead of "
+                        "random ones: continues a kept model's training within another command's time limit")
     parser.add_argument("--batch", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--workers", type=int)
@@ -530,7 +532,17 @@ def main(argv=None):
     if world > 1:
         log("%d processes, one per GPU, gradients averaged" % world)
 
-    model = LlamaModel(config, fast_attention=arguments.fast).to(device)
+    model = LlamaModel(config, fast_attention=arguments.fast)
+    if arguments.init_gguf:
+        starting_point = load_gguf(arguments.init_gguf)
+        # The context length and the norm epsilon (stored as float32) may differ: neither shapes a weight.
+        shapes = lambda settings: {key: value for key, value in settings.to_dict().items() if key not in ("n_ctx", "norm_eps")}  # noqa: E731
+        if shapes(starting_point.config) != shapes(config):
+            raise SystemExit("--init-gguf %s is %s, not this run's model %s (pass the same --model and --heads)" % (
+                arguments.init_gguf, json.dumps(starting_point.config.to_dict()), json.dumps(config.to_dict())))
+        model.load_state_dict(starting_point.state_dict())
+        log("weights from %s" % arguments.init_gguf)
+    model = model.to(device)
     log("model %s: %d parameters, config %s" % (arguments.model, model.parameter_count(), json.dumps(config.to_dict())))
     hidden_model = model.hidden
     probe = None
