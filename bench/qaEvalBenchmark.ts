@@ -1,7 +1,7 @@
 // Held-out workspace QA through the engine's command line (issue 6's measure): for every question of
 // the evaluation fixtures (test/fixtures/qa-eval/<set>/questions.jsonl, written by native/train's
 // eval_sets.py), runs `kv-distill ask <workspace> "question" --model M --keep K --json` and counts an
-// answer as correct when it contains the expected string. The first question of a workspace distills
+// answer as correct when it contains the expected string whole (answerMatches.ts). The first question of a workspace distills
 // it; the others reuse the saved cache, as a user's would.
 // Usage (after `npm run build` and `npm run compile-tests`):
 //   node out/bench/qaEvalBenchmark.js --model models/small.gguf [--sets 2k,8k,16k] [--keep 1]
@@ -17,6 +17,7 @@ import {promisify} from "node:util";
 import {flagValuePairs} from "../test/fixtures/flagValuePairs";
 import {findRepositoryRoot} from "../test/fixtures/repositoryPaths";
 import {parseOutlineDetail} from "../src/cli/parseOutlineDetail";
+import {answerMatches} from "./answerMatches";
 import type {OutlineDetail} from "../src/indexer/workspaceOutline";
 
 const execFileAsync = promisify(execFile);
@@ -85,7 +86,7 @@ export async function runQaEvalBenchmark(args: readonly string[]): Promise<void>
                         "--cache-dir", path.join(scratch, "cache"), "--max-answer-tokens", "64", "--json", ...(options.outline ? [] : ["--no-outline"]),
                         "--outline-detail", options.outlineDetail], {maxBuffer: 16 * 1024 * 1024});
                     const output = JSON.parse(stdout) as {answer: string; cacheReused?: boolean};
-                    const result: QuestionResult = {...question, set, answer: output.answer, correct: output.answer.includes(question.expected),
+                    const result: QuestionResult = {...question, set, answer: output.answer, correct: answerMatches(output.answer, question.expected),
                         cacheReused: output.cacheReused === true, seconds: (performance.now() - startedAt) / 1000};
                     results.push(result);
                     process.stderr.write(`${result.correct ? "ok  " : "MISS"} ${question.id} ${question.family}: ${JSON.stringify(result.answer.slice(0, 80))} (expected ${question.expected})\n`);

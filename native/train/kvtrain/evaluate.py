@@ -1,12 +1,42 @@
 """Greedy answering in PyTorch over the held-out evaluation sets (eval_sets.py).
 
-An answer counts when it contains the expected string (the engine's criterion).
+An answer counts when it contains the expected string whole, not as a piece of a longer number, name
+or path (answer_matches: the engine benchmark's criterion, bench/answerMatches.ts).
 """
+import re
+
 import torch
 
 from .chat_format import PRODUCT_STYLE, render_workspace_blocks
 from .eval_sets import EVAL_SIZES, generate_eval_set, write_eval_fixtures  # noqa: F401 (re-exported)
 
+
+
+# Characters that continue a number, a name or a path (bench/answerMatches.ts has the same rule).
+_CONTINUING = re.compile(r"[A-Za-z0-9_/]")
+
+
+def _continues(answer, index, step):
+    """Whether the text next to the expected string (before it: step -1, after: +1) continues it."""
+    near, beyond = index, index + step
+    if not 0 <= near < len(answer):
+        return False
+    if _CONTINUING.match(answer[near]):
+        return True
+    # "0.5" continues a number before "5"; a sentence's full stop next to the answer does not.
+    return answer[near] == "." and 0 <= beyond < len(answer) and bool(_CONTINUING.match(answer[beyond]))
+
+
+def answer_matches(answer, expected):
+    """The expected string appears whole in the answer ("37" is not in "3766")."""
+    if not expected:
+        return False
+    start = answer.find(expected)
+    while start != -1:
+        if not _continues(answer, start - 1, -1) and not _continues(answer, start + len(expected), 1):
+            return True
+        start = answer.find(expected, start + 1)
+    return False
 
 def encode_prefix(tokenizer, files, style=PRODUCT_STYLE):
     ids = [tokenizer.bos_id] if tokenizer.add_bos else []
@@ -59,7 +89,7 @@ def evaluate_set(model, tokenizer, workspaces, device, log=None, prefill_chunk=N
         prefix_cache = prefill(model, encode_prefix(tokenizer, workspace["files"], style), device, prefill_chunk)
         for question in workspace["questions"]:
             answer = greedy_answer(model, tokenizer, prefix_cache, question["question"], device)
-            correct = question["expected"] in answer
+            correct = answer_matches(answer, question["expected"])
             family = results["families"].setdefault(question["family"], {"total": 0, "correct": 0})
             family["total"] += 1
             family["correct"] += int(correct)

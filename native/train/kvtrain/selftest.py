@@ -13,12 +13,14 @@ from .chat_format import (NO_OUTLINE_STYLE, LOSS_ANSWER, LOSS_CONTEXT, LOSS_REPE
 from .data_stream import (DATA_LAYOUTS, HOP_FIELD_TOKENS, LOOKUP_FAMILIES, build_chat, hop_attention_targets, lookup_attention_targets, token_offsets,
                           workspace_block_spans)
 from .eval_sets import generate_eval_set
+from .evaluate import answer_matches
 from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, body_start_line, chat_second_hops, chat_turns_with_hops, definition_line,
                            generate_workspace,
                            pick_questions)
 from .tokenizer import shared_tokenizer
 from .workspace_outline import file_definitions, file_outline, render_outline
 
+ANSWER_MATCHING_CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test", "fixtures", "qa-eval", "answer-matching.json")
 OUTLINE_CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test", "fixtures", "workspace-outline", "cases.json")
 
 
@@ -43,6 +45,10 @@ def run_checks():
     def count(path, content):
         return file_block_tokens(tokenizer, path, content)
 
+    with open(ANSWER_MATCHING_CASES) as cases_file:
+        matching_cases = json.load(cases_file)["cases"]
+    check(len(matching_cases) >= 10 and all(answer_matches(case["answer"], case["expected"]) == case["matches"] for case in matching_cases),
+          "answers are graded as the engine's benchmark grades them (test/fixtures/qa-eval/answer-matching.json)")
     train_names, eval_names = set(), set()
     for index in range(6):
         train_names |= _facts_text(generate_workspace(random.Random("selftest/train/%d" % index), "train", 3000, count))
