@@ -410,11 +410,19 @@ describe("training pipeline against llama.cpp", () => {
         const outFolder = path.join(workFolder, "continued");
         const common = ["-m", "kvtrain.train", "--model", "tiny", "--steps", "1", "--lr", "0", "--batch", "1", "--device", "cpu", "--seq-len", "1024",
             "--log-every", "1", "--eval-sizes", "", "--workers", "0", "--code-file-limit", "20", "--out", outFolder];
-        const continued = spawnSync(python, [...common, "--init-gguf", tinyGguf], {cwd: trainFolder, encoding: "utf8", timeout: 5 * 60_000});
+        // The later --eval-sizes wins over common's "".
+        const continued = spawnSync(python, [...common, "--init-gguf", tinyGguf, "--eval-sizes", "2k", "--eval-workspaces", "1"],
+            {cwd: trainFolder, encoding: "utf8", timeout: 5 * 60_000});
         assert.equal(continued.status, 0, `${continued.stdout}\n${continued.stderr}`);
-        const summary = JSON.parse(readFileSync(path.join(outFolder, "tiny-summary.json"), "utf8")) as {history: {answer_loss: number}[]};
+        type Evaluation = Record<string, {total: number; correct: number}>;
+        const summary = JSON.parse(readFileSync(path.join(outFolder, "tiny-summary.json"), "utf8")) as
+            {history: {answer_loss: number}[]; evaluation: Evaluation; evaluation_start: Evaluation};
         // From random weights the answers' cross-entropy is near ln(vocabulary), about 10.4; the kept tiny answers most tokens.
         assert.ok(summary.history[0]!.answer_loss < 2, `first answer loss ${summary.history[0]!.answer_loss}`);
+        // The starting GGUF is evaluated in the same run, on the same questions: the kept tiny answers 60/60 at 2k on the GPU.
+        assert.equal(summary.evaluation_start["2k"]!.total, summary.evaluation["2k"]!.total);
+        assert.ok(summary.evaluation_start["2k"]!.total >= 8 && summary.evaluation_start["2k"]!.correct >= summary.evaluation_start["2k"]!.total - 2,
+            JSON.stringify(summary.evaluation_start));
         const refused = spawnSync(python, [...common, "--init-gguf", check.gguf], {cwd: trainFolder, encoding: "utf8", timeout: 5 * 60_000});
         assert.notEqual(refused.status, 0);
         assert.match(refused.stderr, /--init-gguf .* is .*, not this run's model/);

@@ -755,14 +755,17 @@ def main(argv=None):
         summary["evaluation_float"] = {size_name: evaluate_set(float_model, tokenizer, workspaces, device,
                                                                log=lambda m: log("%s float %s" % (size_name, m)), style=eval_style)}
         model_cpu = float_model.to("cpu")
-    if arguments.eval_sizes:
-        exported = load_gguf(gguf_path, fast_attention=arguments.fast).to(device)
+    # A continued run also evaluates the GGUF it started from, the same way in the same run, to compare.
+    evaluated = [("evaluation", gguf_path, "")] + ([("evaluation_start", arguments.init_gguf, "start ")] if arguments.init_gguf else [])
+    for key, evaluated_path, label in evaluated if arguments.eval_sizes else []:
+        exported = load_gguf(evaluated_path, fast_attention=arguments.fast).to(device)
+        summary.setdefault(key, {})
         for size_name in arguments.eval_sizes.split(","):
             workspaces = generate_eval_set(tokenizer, size_name, arguments.eval_workspaces)
             eval_started = time.time()
-            result = evaluate_set(exported, tokenizer, workspaces, device, log=lambda m: log("%s %s" % (size_name, m)), style=eval_style)
+            result = evaluate_set(exported, tokenizer, workspaces, device, log=lambda m: log("%s%s %s" % (label, size_name, m)), style=eval_style)
             result["seconds"] = time.time() - eval_started
-            summary["evaluation"][size_name] = result
+            summary[key][size_name] = result
             write_summary()
     write_summary()
     log("done in %.0f s" % (time.time() - started))
