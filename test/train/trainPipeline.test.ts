@@ -292,6 +292,23 @@ describe("training pipeline against llama.cpp", () => {
         assert.match(first?.output ?? "", /curriculum switches to 768-token sequences/);
     });
 
+    it("answers greedily on evaluation-style sets of the held-out and of the training split's names (diagnose --greedy --split)", () => {
+        type Greedy = {split: string; total: number; correct: number; families: Record<string, {total: number}>;
+            answers: {expected: string; answer: string; correct: boolean}[]};
+        const [train, held] = (["train", "eval"] as const).map((split) => runDiagnose<Greedy>(python, path.join(workFolder, `greedy-${split}.json`),
+            ["--gguf", check.gguf, "--size", "2k", "--workspaces", "1", "--greedy", "--split", split]));
+        for (const result of [train!, held!]) {
+            assert.equal(result.total, 10);
+            assert.equal(result.answers.length, 10);
+            assert.equal(result.correct, result.answers.filter((answer) => answer.correct).length);
+            assert.equal(Object.values(result.families).reduce((sum, family) => sum + family.total, 0), 10);
+        }
+        assert.deepEqual([train!.split, held!.split], ["train", "eval"]);
+        // The splits share no name or value: no expected string of one is one of the other's.
+        const heldExpected = new Set(held!.answers.map((answer) => answer.expected));
+        assert.ok(train!.answers.every((answer) => !heldExpected.has(answer.expected)));
+    });
+
     it("measures second-hop, repeated-hop and other answer tokens apart on generated training chats", () => {
         const counts = runDiagnose<{training_chats: Record<string, [number, number]>}>(python, path.join(workFolder, "training-chats.json"),
             ["--gguf", check.gguf, "--training-chats", "2", "--chat-tokens", "3000", "--restate-error-messages"]).training_chats;

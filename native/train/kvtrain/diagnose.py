@@ -1,6 +1,7 @@
 """Where a model's answers go wrong, teacher-forced, on a held-out evaluation set.
 
     python3 -m kvtrain.diagnose --gguf models/small.gguf --size 2k --workspaces 3 [--json OUT]
+    python3 -m kvtrain.diagnose --gguf models/small.gguf --size 8k --workspaces 4 --greedy --split train
 
 For each question the training-style answer ("queryCedar is defined in src/a/b.ts.") follows the
 question token by token, and each answer token counts as right when it is the model's top prediction
@@ -17,10 +18,10 @@ import sys
 
 import torch
 
-from .chat_format import LOSS_ANSWER, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, file_block_tokens
+from .chat_format import LOSS_ANSWER, LOSS_REPEATED_HOP, LOSS_SECOND_HOP, RenderStyle, file_block_tokens
 from .data_stream import DATA_LAYOUTS, TARGET_LOOKUP, TARGET_SECOND_HOP, SequenceStream, StreamSettings, build_chat
 from .qa_generator import SECOND_HOP_FIELDS, generate_workspace
-from .evaluate import _encode_question, encode_prefix, generate_eval_set, prefill
+from .evaluate import _encode_question, encode_prefix, evaluate_set, generate_eval_set, prefill
 from .gguf_io import load_gguf
 from .tokenizer import shared_tokenizer
 
@@ -249,6 +250,13 @@ def main(argv=None):
     parser.add_argument("--gate-signal", type=int, default=0, metavar="SEQUENCES",
                         help="instead: what --hop-losses-after-lookups would read (train.lookup_first_accuracy) on this "
                              "many training sequences of --chat-tokens tokens")
+    parser.add_argument("--split", default="eval", choices=("eval", "train"),
+                        help="the evaluation-style set's names and values: held out (eval) or the training split's (train), "
+                             "to tell what is not learnt from what does not carry over to unseen names")
+    parser.add_argument("--greedy", action="store_true",
+                        help="instead: greedy answers graded as the evaluation grades them, per family, with the wrong ones")
+    parser.add_argument("--outline-detail", default="names", choices=("names", "definitions"),
+                        help="with --greedy: the outline's detail in the prompt")
     arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
     tokenizer = shared_tokenizer()
     model = load_gguf(arguments.gguf).to(arguments.device)
@@ -301,7 +309,19 @@ def main(argv=None):
             with open(arguments.json, "w") as handle:
                 json.dump({"gguf": arguments.gguf, "training_chats": counts}, handle, indent=1)
         return counts
-    workspaces = generate_eval_set(tokenizer, arguments.size, arguments.workspaces, arguments.restate_error_messages)
+    workspaces = generate_eval_set(tokenizer, arguments.size, arguments.workspaces, arguments.restate_error_messages, arguments.split)
+    if arguments.greedy:
+        result = evaluate_set(model, tokenizer, workspaces, arguments.device, keep_answers=True,
+                              style=RenderStyle(outline_detail=arguments.outline_detail))
+        print("%s split, %s: %d/%d %s" % (arguments.split, arguments.size, result["correct"], result["total"],
+                                         {name: "%d/%d" % (f["correct"], f["total"]) for name, f in sorted(result["families"].items())}))
+        for answer in result["answers"]:
+            if not answer["correct"]:
+                print("  wrong %-15s want %r, answered %r" % (answer["family"], answer["expected"], answer["answer"][:100]))
+        if arguments.json:
+            with open(arguments.json, "w") as handle:
+                json.dump(dict(result, gguf=arguments.gguf, size=arguments.size, split=arguments.split), handle, indent=1)
+        return result
     result = diagnose_set(model, tokenizer, workspaces, arguments.device)
     result.update({"gguf": arguments.gguf, "size": arguments.size, "workspaces": arguments.workspaces})
     for family, counts in sorted(result["parts"].items()):

@@ -20,21 +20,23 @@ EVAL_SIZES = {"2k": 1900, "8k": 7700, "16k": 14700}
 QUESTIONS_PER_WORKSPACE = 10
 
 
-def generate_eval_set(tokenizer, size_name, workspace_count, restate_error_messages=False):
+def generate_eval_set(tokenizer, size_name, workspace_count, restate_error_messages=False, split="eval"):
     """The held-out set's workspaces and questions; restate_error_messages changes only the
-    training-style "answer" of the error questions (qa_generator.RESTATED_ERROR_ANSWER), not what is asked."""
+    training-style "answer" of the error questions (qa_generator.RESTATED_ERROR_ANSWER), not what is asked.
+    split "train": the same kind of set drawn from the training split's names and values (kvtrain.diagnose
+    --split train), to tell what is not learnt from what does not carry over to unseen names."""
     workspaces = []
     for index in range(workspace_count):
-        rng = random.Random("eval/%s/%d" % (size_name, index))
+        rng = random.Random("eval/%s/%d" % (size_name, index) if split == "eval" else "%s/%s/%d" % (split, size_name, index))
 
         def count(path, content):
             return file_block_tokens(tokenizer, path, content)
-        workspace = generate_workspace(rng, "eval", EVAL_SIZES[size_name], count)
+        workspace = generate_workspace(rng, split, EVAL_SIZES[size_name], count)
         # "answer": the training-style answer (kvtrain.diagnose feeds it teacher-forced); not in the fixtures.
         questions = [{"question": question, "expected": fact["expected"], "family": fact["family"], "answer": answer}
                      for fact, question, answer in pick_questions(rng, workspace, QUESTIONS_PER_WORKSPACE,
                                                                   restate_error_messages=restate_error_messages)]
-        workspaces.append({"name": "%s-%02d" % (size_name, index), "files": workspace.files, "questions": questions})
+        workspaces.append({"name": "%s%s-%02d" % ("" if split == "eval" else split + "-", size_name, index), "files": workspace.files, "questions": questions})
     return workspaces
 
 
