@@ -8,6 +8,7 @@ import path from "node:path";
 import {after, before, describe, it} from "node:test";
 import {loadNodeLlamaCpp} from "../../src/engine/llamaBinding";
 import {indexWorkspace} from "../../src/indexer/indexWorkspace";
+import {answerMatches} from "../../bench/answerMatches";
 
 const repositoryRoot = path.resolve(__dirname, "..", "..", "..");
 const trainFolder = path.join(repositoryRoot, "native", "train");
@@ -467,15 +468,15 @@ describe("training pipeline against llama.cpp", () => {
                     sameAsTorch++;
                 else
                     console.log(`${name} F32 copy differs on "${prompt.question}": llama.cpp ${JSON.stringify(f32Answers[index])}, PyTorch ${JSON.stringify(prompt.torchAnswer)}`);
-                if (prompt.torchAnswer.includes(prompt.expected)) {
+                if (answerMatches(prompt.torchAnswer, prompt.expected)) {
                     torchRight++;
-                    if (quantizedAnswers[index]!.includes(prompt.expected))
+                    if (answerMatches(quantizedAnswers[index]!, prompt.expected))
                         keptRight++;
                     else
                         console.log(`${name} quantized loses "${prompt.question}": ${JSON.stringify(quantizedAnswers[index])} (expected ${prompt.expected})`);
                 }
             });
-            const quantizedRight = modelCheck.qa.filter((prompt, index) => quantizedAnswers[index]!.includes(prompt.expected)).length;
+            const quantizedRight = modelCheck.qa.filter((prompt, index) => answerMatches(quantizedAnswers[index]!, prompt.expected)).length;
             console.log(`${name}: ${modelCheck.qa.length} 2k questions; PyTorch right ${torchRight}; llama.cpp on the F32 copy identical ` +
                 `${sameAsTorch}; llama.cpp on ${name}.gguf right ${quantizedRight}, keeping ${keptRight} of PyTorch's ${torchRight}`);
             assert.equal(modelCheck.qa.length, questionCount);
