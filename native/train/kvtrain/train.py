@@ -49,7 +49,7 @@ def parse_arguments(argv):
     parser.add_argument("--max-minutes", type=float, default=None, help="stop early after this much training time")
     parser.add_argument("--out", required=True, help="output folder (GGUF, loss log, evaluation)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--init-gguf", help="start from this GGUF's weights (dequantized, the same model and context) instead of "
+    parser.add_argument("--init-gguf", help="start from this GGUF's weights (dequantized; the same model, the context may differ) instead of "
                         "random ones: continues a kept model's training within another command's time limit")
     parser.add_argument("--batch", type=int)
     parser.add_argument("--lr", type=float)
