@@ -1,7 +1,7 @@
 // The extension's settings as typed, validated values. Pure: Config reads VS Code's
 // configuration and hands the raw values here, so bad values fall back to defaults in one place.
 import type {DistillCompactionMode, ScorerName} from "../engine/engineApi";
-import {isOutlineDetail, type OutlineDetail} from "../indexer/workspaceOutline";
+import {defaultOutlineDetail, isOutlineDetail, type OutlineDetail} from "../indexer/workspaceOutline";
 import type {TrustedModelPath} from "./selectTrustedModelPath";
 
 export type KvDistillSettings = {
@@ -60,7 +60,7 @@ export const settingDefaults = {
     maxFileBytes: 1_048_576,
     extraExcludes: [] as string[],
     workspaceOutline: true,
-    outlineDetail: "names" as OutlineDetail,
+    outlineDetail: defaultOutlineDetail,
     maxAnswerTokens: 1024,
     gpu: "auto" as EngineGpuSetting,
     compaction: "holes" as DistillCompactionMode

@@ -18,6 +18,7 @@ import {defaultAlwaysKeepRules} from "./selection/buildAlwaysKeepMask";
 import type {AlwaysKeepRules} from "./selection/buildAlwaysKeepMask";
 import {defaultMaxPieceChars} from "./prompt/buildPromptLayout";
 import type {WorkspaceIndexer} from "./workspaceIndexer";
+import {defaultOutlineDetail} from "../indexer/workspaceOutline";
 
 export type EngineOptions = {
     /** The workspace indexer (issue 3's indexWorkspace and diffManifests). */
@@ -223,7 +224,7 @@ export class Engine {
         const indexMs = performance.now() - indexStartedAt;
         const {manifest} = indexResult;
         this.log(`index: ${manifest.files.length} file(s), ${manifest.promptChars} prompt characters, tail ${manifest.promptChars - manifest.tailStart} ` +
-            `(workspace outline ${options.workspaceOutline === false ? "off" : `on, detail ${options.outlineDetail ?? "names"}`}), ${indexMs.toFixed(0)} ms`);
+            `(workspace outline ${options.workspaceOutline === false ? "off" : `on, detail ${options.outlineDetail ?? defaultOutlineDetail}`}), ${indexMs.toFixed(0)} ms`);
         const modelFile = await computeModelFileDigest(options.modelPath, options.cacheDir);
         const adapter = options.scorer === "adapter" ? await this.resolveAdapter(options) : undefined;
         const output = await distillPrompt({

@@ -7,7 +7,7 @@
 // header, and the tail (the workspace outline and the file list, which both shrink as files are
 // left out) is counted as it will be rendered. The tokenizer must not add BOS or other special tokens.
 import type {IndexedFile, IndexResult, PromptTailRecord, SkippedFile} from "./indexTypes";
-import {outlineFileSection, promptTailSha256, renderPromptTail} from "./renderPromptTail";
+import {manifestOutlineDetail, outlineFileSection, promptTailSha256, renderPromptTail} from "./renderPromptTail";
 import {renderWorkspaceOutline, type OutlinedFile} from "./workspaceOutline";
 import {compareFilesForPrompt} from "./compareFilesForPrompt";
 
@@ -56,7 +56,7 @@ export async function applyTokenBudget(
     // Each file's outline entries, read once from its section in the prompt (which holds the content
     // exactly as rendered: the outline the indexer took from it), only if a tail is re-rendered.
     let outlinedFiles: Array<OutlinedFile | undefined> | undefined;
-    const outlineDetail = tailParts.outlineDetail ?? "names";
+    const outlineDetail = manifestOutlineDetail(tailParts);
     const outlineOfKept = (kept: readonly number[]): string => {
         outlinedFiles ??= files.map((file) => outlineFileSection(file.displayPath, prompt.slice(file.headerEnd, file.charEnd), false, outlineDetail));
         return renderWorkspaceOutline(kept.map((index) => outlinedFiles![index]).filter((outlined) => outlined !== undefined), outlineDetail);

@@ -94,7 +94,11 @@ export type IndexManifest = {
 export type PromptTailRecord = {
     /** The workspace outline was asked for (its text may still be empty: no file has an entry). */
     outline: boolean;
-    /** "definitions" when the outline was asked for with that detail (workspaceOutline.ts); absent: "names". */
+    /**
+     * "definitions" when the outline was asked for with that detail (workspaceOutline.ts); absent:
+     * "names", whatever the default detail is (manifestOutlineDetail), so that caches saved while
+     * "names" was the default keep meaning names.
+     */
     outlineDetail?: "definitions";
     /** The list of included files. */
     fileList: boolean;

@@ -5,6 +5,7 @@
 // tailStart): a change then never invalidates the cached prefix in front of the changed file.
 import {createHash} from "node:crypto";
 import {anyNeedsMarkupEscaping, escapeMarkup, fileSectionClosing} from "./renderFileSection";
+import type {PromptTailRecord} from "./indexTypes";
 import {fileOutline, hasOutlineEntries, type OutlineDetail, type OutlinedFile} from "./workspaceOutline";
 
 export type PromptTailParts = {
@@ -36,12 +37,21 @@ export function renderFileListTail(displayPaths: readonly string[], displayPaths
  * list writes it (escaped when it holds markup characters). Undefined when the file has no entry.
  * The entries are those of the detail the outline is rendered with.
  */
-export function outlineFileSection(displayPath: string, body: string, displayPathIsPlain = false, detail: OutlineDetail = "names"): OutlinedFile | undefined {
+export function outlineFileSection(displayPath: string, body: string, displayPathIsPlain: boolean, detail: OutlineDetail): OutlinedFile | undefined {
     const content = body.endsWith(fileSectionClosing) ? body.slice(0, body.length - fileSectionClosing.length) : body;
     const outline = fileOutline(displayPath, content, detail);
     if (!hasOutlineEntries(outline))
         return undefined;
     return {...outline, displayPath: displayPathIsPlain ? displayPath : escapeMarkup(displayPath)};
+}
+
+/**
+ * The detail of a manifest's outline: "definitions" when the tail records it, else "names". Only
+ * "definitions" is recorded, as it was when "names" was the default, so a cache saved then (or made
+ * with names since) reads as names and differs from a prompt of the default detail.
+ */
+export function manifestOutlineDetail(tail: Pick<PromptTailRecord, "outlineDetail"> | undefined): OutlineDetail {
+    return tail?.outlineDetail ?? "names";
 }
 
 /** The manifest's digest of a tail (IndexManifest.tail.sha256): two tails of one length can differ. */

@@ -20,7 +20,7 @@ import {createReadBufferPool, readIndexableFile, readIndexableFileSync, type Ind
 import {needsMarkupEscaping, promptFormatId} from "./renderFileSection";
 import {renderFileSectionFromBytes} from "./renderFileSectionFromBytes";
 import {outlineFileSection, promptTailSha256, renderPromptTail} from "./renderPromptTail";
-import {renderWorkspaceOutline, type OutlinedFile} from "./workspaceOutline";
+import {defaultOutlineDetail, renderWorkspaceOutline, type OutlinedFile} from "./workspaceOutline";
 import {guessLanguageId} from "./guessLanguageId";
 import {WorkspaceFolderError} from "./WorkspaceFolderError";
 import {findKnownBinaryExtension} from "./detectBinaryContent";
@@ -53,7 +53,7 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
     const filesExclude = (options.filesExclude ?? []).map((pattern) => compileFilesExcludeGlob(pattern, ignoreCase));
     const progress = createProgressReporter(options.onProgress);
     const workspaceOutline = options.workspaceOutline ?? true;
-    const outlineDetail = options.outlineDetail ?? "names";
+    const outlineDetail = options.outlineDetail ?? defaultOutlineDetail;
     const fileListTail = options.fileListTail ?? true;
     const warnings: string[] = [];
 
@@ -272,7 +272,8 @@ export async function renderPromptToSink(options: IndexWorkspaceOptions, sink: P
         tailStart,
         tail: {
             outline: workspaceOutline,
-            // Recorded only when not the default, so that manifests of a names outline stay as they were.
+            // Recorded only for "definitions": a manifest without it is a names outline (manifestOutlineDetail),
+            // as every manifest saved while "names" was the default is.
             ...(workspaceOutline && outlineDetail === "definitions" ? {outlineDetail} : {}),
             fileList: fileListTail,
             outlineChars: outlineText.length,

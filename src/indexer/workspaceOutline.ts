@@ -44,9 +44,17 @@
 
 export type OutlineLanguage = "python" | "script" | "go" | "rust" | "c" | "java";
 
-/** What the outline shows: "names" (defined names and messages; what models are trained on) or also parameter lists, constants and config settings. */
+/** What the outline shows: "names" (defined names and messages) or also parameter lists, constants and config settings. */
 export type OutlineDetail = "names" | "definitions";
 export const outlineDetails: readonly OutlineDetail[] = ["names", "definitions"];
+
+/**
+ * The detail of an outline asked for without one (setting, CLI, indexer and engine options,
+ * bench:qa); what the bundled models are trained on. Not the meaning of a manifest without
+ * `tail.outlineDetail`: that is "names" (manifestOutlineDetail), so caches saved before the default
+ * changed are still recognised as names and refreshed, not reused.
+ */
+export const defaultOutlineDetail: OutlineDetail = "names";
 
 export function isOutlineDetail(value: unknown): value is OutlineDetail {
     return value === "names" || value === "definitions";
@@ -231,7 +239,7 @@ export function outlineLanguage(displayPath: string): OutlineLanguage | undefine
  * "definitions" also the definitions (parameter lists, constants) of a code file or the settings of
  * a config file.
  */
-export function fileOutline(displayPath: string, content: string, detail: OutlineDetail = "names"): FileOutline {
+export function fileOutline(displayPath: string, content: string, detail: OutlineDetail): FileOutline {
     const language = outlineLanguage(displayPath);
     const symbols: string[] = [];
     const messages: OutlineMessage[] = [];
@@ -331,7 +339,7 @@ export function fileOutline(displayPath: string, content: string, detail: Outlin
  * taken (fileOutline, with the same detail) so that no content needs to be kept. "" when no file
  * has an entry.
  */
-export function renderWorkspaceOutline(files: ReadonlyArray<{displayPath: string; content: string} | OutlinedFile>, detail: OutlineDetail = "names"): string {
+export function renderWorkspaceOutline(files: ReadonlyArray<{displayPath: string; content: string} | OutlinedFile>, detail: OutlineDetail): string {
     const symbolLines: string[] = [];
     const messageLines: string[] = [];
     const settingLines: string[] = [];

@@ -154,7 +154,7 @@ describe("the workspace outline in the layout", () => {
     // Files with functions, so that the outline has entries: about as many tokens as the files.
     const contents = Array.from({length: 6}, (_, index) => Array.from({length: 8}, (_, line) => `export function handler${index}x${line}() { return ${line}; }\n`).join(""));
     const displayPaths = contents.map((_, index) => `file${index}.ts`);
-    const outline = renderWorkspaceOutline(contents.map((content, index) => ({displayPath: displayPaths[index]!, content})));
+    const outline = renderWorkspaceOutline(contents.map((content, index) => ({displayPath: displayPaths[index]!, content})), "names");
     const fileList = renderFileListTail(displayPaths);
     const layoutWithOutline = (): {layout: PromptLayout; prompt: string; manifest: IndexManifest} => {
         const {prompt, manifest} = makePrompt(contents, fileList, outline);

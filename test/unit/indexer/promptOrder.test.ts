@@ -224,7 +224,8 @@ describe("prompt order", () => {
 describe("prompt rendering", () => {
     it("records spans that cut the prompt into header + content sections followed by the tail", async () => {
         const root = fixture({"src/a.ts": "export const a = 1;\n", "README.md": "# Title", "empty.txt": ""});
-        const result = await indexWorkspace({folders: [{name: "w", path: root}], useGit: false, order: "path"});
+        // Detail "names": no file has an outline entry (a constant is one only with "definitions"), so the tail is the file list.
+        const result = await indexWorkspace({folders: [{name: "w", path: root}], useGit: false, order: "path", outlineDetail: "names"});
         const {files, tailStart, promptChars} = result.manifest;
         assert.equal(promptChars, result.prompt.length);
         assert.equal(files[0]!.charStart, 0);

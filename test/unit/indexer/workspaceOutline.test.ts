@@ -36,7 +36,7 @@ describe("workspace outline: the cases shared with the Python reference", () => 
 
     for (const file of cases.files) {
         it(`reads the symbols and messages of ${file.path}`, () => {
-            const outline = fileOutline(file.path, file.content);
+            const outline = fileOutline(file.path, file.content, "names");
             assert.deepEqual(outline.symbols, file.symbols);
             assert.deepEqual(outline.messages.map(({message, enclosing}) => [message, enclosing]), file.messages);
         });
@@ -52,11 +52,10 @@ describe("workspace outline: the cases shared with the Python reference", () => 
     }
 
     it("renders the whole outline of all files, in their order, character for character", () => {
-        const outline = renderWorkspaceOutline(cases.files.map((file) => ({displayPath: file.path, content: file.content})));
+        const outline = renderWorkspaceOutline(cases.files.map((file) => ({displayPath: file.path, content: file.content})), "names");
         assert.equal(outline, cases.outline);
         // The same from outlines taken beforehand (what the indexer keeps instead of contents).
-        const taken = cases.files.map((file) => ({displayPath: file.path, ...fileOutline(file.path, file.content)}));
-        assert.equal(renderWorkspaceOutline(taken), cases.outline);
+        const taken = cases.files.map((file) => ({displayPath: file.path, ...fileOutline(file.path, file.content, "names")}));
         assert.equal(renderWorkspaceOutline(taken, "names"), cases.outline);
     });
 
@@ -73,11 +72,11 @@ describe("workspace outline: the cases shared with the Python reference", () => 
 
 describe("workspace outline", () => {
     it("is empty without entries, and leaves out an empty section", () => {
-        assert.equal(renderWorkspaceOutline([]), "");
-        assert.equal(renderWorkspaceOutline([{displayPath: "notes.md", content: "def not_code():\n    raise X(\"not read here\")\n"}]), "");
-        assert.equal(renderWorkspaceOutline([{displayPath: "a.py", content: "def only_symbol():\n    pass\n"}]),
+        assert.equal(renderWorkspaceOutline([], "names"), "");
+        assert.equal(renderWorkspaceOutline([{displayPath: "notes.md", content: "def not_code():\n    raise X(\"not read here\")\n"}], "names"), "");
+        assert.equal(renderWorkspaceOutline([{displayPath: "a.py", content: "def only_symbol():\n    pass\n"}], "names"),
             "<workspace-symbols>\n- only_symbol: a.py\n</workspace-symbols>\n");
-        assert.equal(renderWorkspaceOutline([{displayPath: "a.py", content: "raise SystemExit(\"only a message\")\n"}]),
+        assert.equal(renderWorkspaceOutline([{displayPath: "a.py", content: "raise SystemExit(\"only a message\")\n"}], "names"),
             "<workspace-messages>\n- \"only a message\": a.py\n</workspace-messages>\n");
     });
 
@@ -88,28 +87,28 @@ describe("workspace outline", () => {
         assert.equal(outlineLanguage("a.py/readme"), undefined);
         assert.equal(outlineLanguage("dir/.py"), undefined);
         assert.equal(outlineLanguage("Makefile"), undefined);
-        assert.deepEqual(fileOutline("SRC/TOOL.PY", "def run():\n").symbols, ["run"]);
+        assert.deepEqual(fileOutline("SRC/TOOL.PY", "def run():\n", "names").symbols, ["run"]);
     });
 
     it("reads CRLF line ends as LF, and keeps a lone carriage return inside a line", () => {
         const lf = "class Store:\n    def put(self):\n        raise KeyError(\"no room left\")\n";
-        assert.deepEqual(fileOutline("s.py", lf.replace(/\n/g, "\r\n")), fileOutline("s.py", lf));
-        assert.deepEqual(fileOutline("s.py", lf).messages, [{message: "no room left", enclosing: "put"}]);
+        assert.deepEqual(fileOutline("s.py", lf.replace(/\n/g, "\r\n"), "names"), fileOutline("s.py", lf, "names"));
+        assert.deepEqual(fileOutline("s.py", lf, "names").messages, [{message: "no room left", enclosing: "put"}]);
         // "\r" is not a line end by itself: the message is on the same line as the def, which wins.
-        assert.deepEqual(fileOutline("s.py", "def put():\r    raise KeyError(\"no room left\")\n"), {symbols: ["put"], messages: []});
-        assert.deepEqual(fileOutline("s.py", "raise KeyError(\"one\rtwo\")\n").messages, [{message: "one\rtwo", enclosing: null}]);
+        assert.deepEqual(fileOutline("s.py", "def put():\r    raise KeyError(\"no room left\")\n", "names"), {symbols: ["put"], messages: []});
+        assert.deepEqual(fileOutline("s.py", "raise KeyError(\"one\rtwo\")\n", "names").messages, [{message: "one\rtwo", enclosing: null}]);
     });
 
     it("skips a message longer than 160 code points, or shorter than 4, or without a letter", () => {
         const longest = "m".repeat(maxMessageLength);
-        assert.deepEqual(fileOutline("a.py", `raise X("${longest}")\n`).messages, [{message: longest, enclosing: null}]);
-        assert.deepEqual(fileOutline("a.py", `raise X("${longest}m")\n`).messages, []);
+        assert.deepEqual(fileOutline("a.py", `raise X("${longest}")\n`, "names").messages, [{message: longest, enclosing: null}]);
+        assert.deepEqual(fileOutline("a.py", `raise X("${longest}m")\n`, "names").messages, []);
         // Python counts code points: 159 emoji and a letter are 160, though 319 UTF-16 units.
         const emoji = "\u{1f600}".repeat(159) + "a";
-        assert.deepEqual(fileOutline("a.py", `raise X("${emoji}")\n`).messages, [{message: emoji, enclosing: null}]);
-        assert.deepEqual(fileOutline("a.py", "raise X(\"abc\")\nraise X(\"1234\")\nraise X(\"-- : --\")\n").messages, []);
+        assert.deepEqual(fileOutline("a.py", `raise X("${emoji}")\n`, "names").messages, [{message: emoji, enclosing: null}]);
+        assert.deepEqual(fileOutline("a.py", "raise X(\"abc\")\nraise X(\"1234\")\nraise X(\"-- : --\")\n", "names").messages, []);
         // Trailing \n \r \t escapes do not count and are dropped; other text is kept as written.
-        assert.deepEqual(fileOutline("a.go", "\treturn fmt.Errorf(\"read failed: %v\\n\\n\", err)\n\tpanic(\"ok\\n\")\n").messages,
+        assert.deepEqual(fileOutline("a.go", "\treturn fmt.Errorf(\"read failed: %v\\n\\n\", err)\n\tpanic(\"ok\\n\")\n", "names").messages,
             [{message: "read failed: %v", enclosing: null}]);
     });
 
@@ -117,37 +116,37 @@ describe("workspace outline", () => {
         const lines: string[] = [];
         for (let index = 0; index < maxSymbolsPerFile + 10; index++)
             lines.push(`def function_${index}():`, `    raise ValueError("failure number ${index}")`, `    raise ValueError("failure number ${index}")`);
-        const outline = fileOutline("many.py", lines.join("\n"));
+        const outline = fileOutline("many.py", lines.join("\n"), "names");
         assert.equal(outline.symbols.length, maxSymbolsPerFile);
         assert.equal(outline.symbols[maxSymbolsPerFile - 1], `function_${maxSymbolsPerFile - 1}`);
         assert.equal(outline.messages.length, maxMessagesPerFile);
         assert.deepEqual(outline.messages[maxMessagesPerFile - 1], {message: `failure number ${maxMessagesPerFile - 1}`, enclosing: `function_${maxMessagesPerFile - 1}`});
         // A name defined twice is listed once; a message's enclosing definition is the nearest less indented one.
-        assert.deepEqual(fileOutline("twice.py", "def again():\n    pass\ndef again():\n    pass\n").symbols, ["again"]);
+        assert.deepEqual(fileOutline("twice.py", "def again():\n    pass\ndef again():\n    pass\n", "names").symbols, ["again"]);
     });
 
     it("writes quotes inside a message as the source does, and takes only the first literal of a line", () => {
-        assert.deepEqual(fileOutline("a.py", "raise ValueError(\"say \\\"hi\\\" first\", 'second')\n").messages, [{message: "say \\\"hi\\\" first", enclosing: null}]);
-        assert.deepEqual(fileOutline("a.ts", "throw new Error('it\\'s \"quoted\" here');\n").messages, [{message: "it\\'s \"quoted\" here", enclosing: null}]);
+        assert.deepEqual(fileOutline("a.py", "raise ValueError(\"say \\\"hi\\\" first\", 'second')\n", "names").messages, [{message: "say \\\"hi\\\" first", enclosing: null}]);
+        assert.deepEqual(fileOutline("a.ts", "throw new Error('it\\'s \"quoted\" here');\n", "names").messages, [{message: "it\\'s \"quoted\" here", enclosing: null}]);
         // Single quotes start a literal only in Python and scripts; in C a ' is just a character.
-        assert.deepEqual(fileOutline("a.c", "    fprintf(stderr, \"can't open '%s'\", name);\n").messages, [{message: "can't open '%s'", enclosing: null}]);
+        assert.deepEqual(fileOutline("a.c", "    fprintf(stderr, \"can't open '%s'\", name);\n", "names").messages, [{message: "can't open '%s'", enclosing: null}]);
         // The marker must be outside the literals.
-        assert.deepEqual(fileOutline("a.py", "x = \"raise me not\"\nprint(\"throw it away\")\n").messages, []);
-        assert.equal(renderWorkspaceOutline([{displayPath: "a.py", content: "def f():\n    raise E(\"say \\\"hi\\\" now\")\n"}]),
+        assert.deepEqual(fileOutline("a.py", "x = \"raise me not\"\nprint(\"throw it away\")\n", "names").messages, []);
+        assert.equal(renderWorkspaceOutline([{displayPath: "a.py", content: "def f():\n    raise E(\"say \\\"hi\\\" now\")\n"}], "names"),
             "<workspace-symbols>\n- f: a.py\n</workspace-symbols>\n<workspace-messages>\n- \"say \\\"hi\\\" now\": f in a.py\n</workspace-messages>\n");
     });
 
     it("writes the path as given: the caller escapes it as the file list does", () => {
         const displayPath = "odd&dir/\"q\".py";
-        assert.equal(renderWorkspaceOutline([{displayPath, content: "def odd():\n"}]), `<workspace-symbols>\n- odd: ${displayPath}\n</workspace-symbols>\n`);
+        assert.equal(renderWorkspaceOutline([{displayPath, content: "def odd():\n"}], "names"), `<workspace-symbols>\n- odd: ${displayPath}\n</workspace-symbols>\n`);
     });
 
     it("knows word characters as Python does (Unicode letters and digits), not as JavaScript's \\b", () => {
         // Python's \b sees no word boundary between "f" and "é": no class, no marker.
-        assert.deepEqual(fileOutline("a.py", "class Café:\n    pass\nclass Plain:\n"), {symbols: ["Plain"], messages: []});
-        assert.deepEqual(fileOutline("a.go", "type Foo structé\n").symbols, []);
-        assert.deepEqual(fileOutline("a.py", "x = éthrow(\"not an error here\")\n").messages, []);
-        assert.deepEqual(fileOutline("a.py", "x = $throw(\"an error here\")\n").messages, [{message: "an error here", enclosing: null}]);
+        assert.deepEqual(fileOutline("a.py", "class Café:\n    pass\nclass Plain:\n", "names"), {symbols: ["Plain"], messages: []});
+        assert.deepEqual(fileOutline("a.go", "type Foo structé\n", "names").symbols, []);
+        assert.deepEqual(fileOutline("a.py", "x = éthrow(\"not an error here\")\n", "names").messages, []);
+        assert.deepEqual(fileOutline("a.py", "x = $throw(\"an error here\")\n", "names").messages, [{message: "an error here", enclosing: null}]);
     });
 
     it("reads a 100 000-character line of any shape in linear time", () => {
@@ -166,7 +165,7 @@ describe("workspace outline", () => {
         ];
         for (const [displayPath, line] of lines) {
             const startedAt = performance.now();
-            fileOutline(displayPath, `${line}\n${line}\n`);
+            fileOutline(displayPath, `${line}\n${line}\n`, "names");
             const elapsedMs = performance.now() - startedAt;
             assert.ok(elapsedMs < 500, `${displayPath}: ${JSON.stringify(line.slice(0, 40))}... took ${elapsedMs.toFixed(0)} ms`);
         }
@@ -175,7 +174,7 @@ describe("workspace outline", () => {
         for (let index = 0; index < 200_000; index++)
             noise += String.fromCharCode((index * 7919) % 0x3000);
         for (const displayPath of ["x.py", "x.ts", "x.go", "x.rs", "x.c", "x.java"])
-            assert.doesNotThrow(() => fileOutline(displayPath, noise));
+            assert.doesNotThrow(() => fileOutline(displayPath, noise, "names"));
     });
 });
 
@@ -214,18 +213,17 @@ describe("workspace outline, detail \"definitions\"", () => {
             "</workspace-settings>\n");
     });
 
-    it("leaves detail \"names\" (the default) as it was: no details, no constants, no settings", () => {
-        const names = renderWorkspaceOutline(exampleFiles);
-        assert.equal(names, renderWorkspaceOutline(exampleFiles, "names"));
+    it("leaves detail \"names\" as it was: no details, no constants, no settings", () => {
+        const names = renderWorkspaceOutline(exampleFiles, "names");
         assert.equal(names,
             "<workspace-symbols>\n- record_velvet: modules/curve/willow_export.py\n- Loader: src/loader.py\n- load_island: src/loader.py\n</workspace-symbols>\n" +
             "<workspace-messages>\n- \"Missing apple for island\": load_island in src/loader.py\n</workspace-messages>\n");
-        assert.deepEqual(fileOutline("a.py", "X = 1\ndef f(a):\n"), {symbols: ["f"], messages: []});
-        assert.deepEqual(fileOutline("a.env", "X=1\n"), {symbols: [], messages: []});
+        assert.deepEqual(fileOutline("a.py", "X = 1\ndef f(a):\n", "names"), {symbols: ["f"], messages: []});
+        assert.deepEqual(fileOutline("a.env", "X=1\n", "names"), {symbols: [], messages: []});
     });
 
     it("will not render outlines taken with detail \"names\" as \"definitions\"", () => {
-        assert.throws(() => renderWorkspaceOutline([{displayPath: "a.py", ...fileOutline("a.py", "def f():\n")}], "definitions"), /detail "names"/);
+        assert.throws(() => renderWorkspaceOutline([{displayPath: "a.py", ...fileOutline("a.py", "def f():\n", "names")}], "definitions"), /detail "names"/);
     });
 
     it("shows the parameter list of functions only, up to the matching parenthesis, whitespace made one space", () => {
@@ -289,7 +287,7 @@ describe("workspace outline, detail \"definitions\"", () => {
 
     it("reads no message from a constant line, and a constant does not end the definition around it", () => {
         const content = "def outer():\nMESSAGE = \"it failed\"  # raise\n    raise ValueError(\"inside outer\")\n";
-        assert.deepEqual(fileOutline("a.py", content).messages, [{message: "it failed", enclosing: null}, {message: "inside outer", enclosing: "outer"}]);
+        assert.deepEqual(fileOutline("a.py", content, "names").messages, [{message: "it failed", enclosing: null}, {message: "inside outer", enclosing: "outer"}]);
         assert.deepEqual(fileOutline("a.py", content, "definitions").messages, [{message: "inside outer", enclosing: "outer"}]);
     });
 
