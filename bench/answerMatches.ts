@@ -5,26 +5,20 @@
 /** Characters that continue a number, a name or a path. */
 const continuing = /[A-Za-z0-9_/]/;
 
-function continuesBefore(answer: string, start: number): boolean {
-    const previous = answer[start - 1];
-    if (previous === undefined)
+/** Whether the text next to the expected string (before it: step -1 from its first index - 1, after: +1 from its end) continues it. */
+function continues(answer: string, index: number, step: -1 | 1): boolean {
+    const near = answer[index];
+    if (near === undefined)
         return false;
-    // "0.5" continues a number before "5"; a sentence's full stop before the answer does not.
-    return continuing.test(previous) || (previous === "." && continuing.test(answer[start - 2] ?? " "));
-}
-
-function continuesAfter(answer: string, end: number): boolean {
-    const next = answer[end];
-    if (next === undefined)
-        return false;
-    return continuing.test(next) || (next === "." && continuing.test(answer[end + 1] ?? " "));
+    // "0.5" continues a number before "5"; a sentence's full stop next to the answer does not.
+    return continuing.test(near) || (near === "." && continuing.test(answer[index + step] ?? " "));
 }
 
 export function answerMatches(answer: string, expected: string): boolean {
     if (expected === "")
         return false;
     for (let start = answer.indexOf(expected); start !== -1; start = answer.indexOf(expected, start + 1)) {
-        if (!continuesBefore(answer, start) && !continuesAfter(answer, start + expected.length))
+        if (!continues(answer, start - 1, -1) && !continues(answer, start + expected.length, 1))
             return true;
     }
     return false;
