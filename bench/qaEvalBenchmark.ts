@@ -18,7 +18,7 @@ import {flagValuePairs} from "../test/fixtures/flagValuePairs";
 import {findRepositoryRoot} from "../test/fixtures/repositoryPaths";
 import {parseOutlineDetail} from "../src/cli/parseOutlineDetail";
 import {answerMatches} from "./answerMatches";
-import type {OutlineDetail} from "../src/indexer/workspaceOutline";
+import {defaultOutlineDetail, type OutlineDetail} from "../src/indexer/workspaceOutline";
 
 const execFileAsync = promisify(execFile);
 
@@ -31,7 +31,7 @@ type QuestionResult = Question & {set: string; answer: string; correct: boolean;
 
 function parseOptions(args: readonly string[]): QaEvalOptions {
     const options: Partial<QaEvalOptions> = {sets: ["2k", "8k", "16k"], keep: 1, scorer: "surprisal", workspaces: 3, threads: 2, outline: true,
-        outlineDetail: "names"};
+        outlineDetail: defaultOutlineDetail};
     for (const [flag, value] of flagValuePairs(args)) {
         switch (flag) {
             case "--model": options.modelPath = path.resolve(value); break;

@@ -226,12 +226,17 @@ const greaterThan = 0x3e;
 const openBracket = 0x5b;
 const closeBracket = 0x5d;
 
-/** The outline language of a path, by its extension (lower-cased); undefined for any other file. */
-export function outlineLanguage(displayPath: string): OutlineLanguage | undefined {
+/** A path's file name and its extension, lower-cased ("" when it has none). */
+function fileNameAndExtension(displayPath: string): {name: string; extension: string} {
     const name = displayPath.slice(displayPath.lastIndexOf("/") + 1);
     const dot = name.lastIndexOf(".");
     // A name that starts with its only dot (".py") has no extension, as in Python.
-    return dot > 0 ? outlineLanguageByExtension.get(name.slice(dot).toLowerCase()) : undefined;
+    return {name, extension: dot > 0 ? name.slice(dot).toLowerCase() : ""};
+}
+
+/** The outline language of a path, by its extension (lower-cased); undefined for any other file. */
+export function outlineLanguage(displayPath: string): OutlineLanguage | undefined {
+    return outlineLanguageByExtension.get(fileNameAndExtension(displayPath).extension);
 }
 
 /**
@@ -376,11 +381,10 @@ export function hasOutlineEntries(outline: FileOutline): boolean {
 
 /** The kind of config file a path names (detail "definitions" lists its settings), or undefined. */
 export function configFileKind(displayPath: string): ConfigFileKind | undefined {
-    const name = displayPath.slice(displayPath.lastIndexOf("/") + 1);
+    const {name, extension} = fileNameAndExtension(displayPath);
     if (name === ".env" || name.startsWith(".env."))
         return "env";
-    const dot = name.lastIndexOf(".");
-    return dot > 0 ? configFileKindByExtension.get(name.slice(dot).toLowerCase()) : undefined;
+    return configFileKindByExtension.get(extension);
 }
 
 /** A config file's settings in line order, each key once (its first entry), at most maxSettingsPerFile. */
@@ -488,8 +492,9 @@ function parameterListDetail(language: OutlineLanguage, line: string, patternInd
     return countCodePoints(parameters) <= maxParameterListLength ? `(${parameters})` : "";
 }
 
-function skipBlanks(line: string, index: number): number {
-    while (index < line.length && isBlank(line.charCodeAt(index)))
+/** The first index from `index` (before `end`) that is not a blank, or `end`. */
+function skipBlanks(text: string, index: number, end = text.length): number {
+    while (index < end && isBlank(text.charCodeAt(index)))
         index++;
     return index;
 }
@@ -514,9 +519,7 @@ function indentationWidth(line: string): number {
  * script's method, whose line is indented and ends with "{"). True is only a maybe.
  */
 function mayBeDefinition(language: OutlineLanguage, content: string, start: number, end: number): boolean {
-    let first = start;
-    while (first < end && isBlank(content.charCodeAt(first)))
-        first++;
+    const first = skipBlanks(content, start, end);
     if (first === end)
         return false;
     if (language === "c") // a type or a name at column 0, or a "*"
@@ -591,16 +594,10 @@ function mayBeConstant(language: OutlineLanguage, content: string, start: number
         case "rust": return content.startsWith("pub", start) || content.startsWith("const", start) || content.startsWith("static", start);
         case "c": return code === 0x23; // #
         case "java": {
-            const first = skipBlanksIn(content, start, end);
+            const first = skipBlanks(content, start, end);
             return ["public", "private", "protected", "static"].some((keyword) => content.startsWith(keyword, first));
         }
     }
-}
-
-function skipBlanksIn(content: string, start: number, end: number): number {
-    while (start < end && isBlank(content.charCodeAt(start)))
-        start++;
-    return start;
 }
 
 /** A top-level constant with a literal value (detail "definitions"), or undefined. */

@@ -20,8 +20,10 @@ from .qa_generator import (FAMILIES, PATH_ANSWER_FAMILIES, SECOND_HOP_FIELDS, bo
 from .tokenizer import shared_tokenizer
 from .workspace_outline import file_definitions, file_outline, render_outline
 
-ANSWER_MATCHING_CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test", "fixtures", "qa-eval", "answer-matching.json")
-OUTLINE_CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test", "fixtures", "workspace-outline", "cases.json")
+# The engine's test fixtures that this module holds kvtrain to.
+ENGINE_FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test", "fixtures")
+ANSWER_MATCHING_CASES = os.path.join(ENGINE_FIXTURES, "qa-eval", "answer-matching.json")
+OUTLINE_CASES = os.path.join(ENGINE_FIXTURES, "workspace-outline", "cases.json")
 
 
 def _facts_text(workspace):

@@ -148,19 +148,23 @@ NOT_VALUE_STARTS = "[{|>&*#"
 MAX_SETTINGS_PER_FILE = 64
 
 
-def outline_language(path):
+def _name_and_extension(path):
+    """A path's file name and its extension, lower-cased ('' when it has none, as for '.py')."""
     name = path.rsplit("/", 1)[-1]
     dot = name.rfind(".")
-    return OUTLINE_LANGUAGE_BY_EXTENSION.get(name[dot:].lower() if dot > 0 else "")
+    return name, (name[dot:].lower() if dot > 0 else "")
+
+
+def outline_language(path):
+    return OUTLINE_LANGUAGE_BY_EXTENSION.get(_name_and_extension(path)[1])
 
 
 def settings_kind(path):
     """The kind of configuration file a path names (env, toml, yaml, json), or None."""
-    name = path.rsplit("/", 1)[-1]
+    name, extension = _name_and_extension(path)
     if name == ".env" or name.startswith(".env."):
         return "env"
-    dot = name.rfind(".")
-    return SETTINGS_KIND_BY_EXTENSION.get(name[dot:].lower() if dot > 0 else "")
+    return SETTINGS_KIND_BY_EXTENSION.get(extension)
 
 
 def indentation_width(indentation):
