@@ -295,7 +295,7 @@ describe("training pipeline against llama.cpp", () => {
 
     it("answers greedily on evaluation-style sets of the held-out and of the training split's names (diagnose --greedy --split)", () => {
         type Greedy = {split: string; total: number; correct: number; families: Record<string, {total: number}>;
-            answers: {expected: string; answer: string; correct: boolean}[]};
+            answers: {expected: string; answer: string; correct: boolean}[]; outline: boolean; promptTokens: number[]};
         const [train, held] = (["train", "eval"] as const).map((split) => runDiagnose<Greedy>(python, path.join(workFolder, `greedy-${split}.json`),
             ["--gguf", check.gguf, "--size", "2k", "--workspaces", "1", "--greedy", "--split", split]));
         for (const result of [train!, held!]) {
@@ -308,6 +308,13 @@ describe("training pipeline against llama.cpp", () => {
         // The splits share no name or value: no expected string of one is one of the other's.
         const heldExpected = new Set(held!.answers.map((answer) => answer.expected));
         assert.ok(train!.answers.every((answer) => !heldExpected.has(answer.expected)));
+        // Without the outline (--no-outline): the same questions over a shorter prompt.
+        const bare = runDiagnose<Greedy>(python, path.join(workFolder, "greedy-no-outline.json"),
+            ["--gguf", check.gguf, "--size", "2k", "--workspaces", "1", "--greedy", "--split", "eval", "--no-outline"]);
+        assert.deepEqual([held!.outline, bare.outline], [true, false]);
+        assert.deepEqual(bare.answers.map((answer) => answer.expected), held!.answers.map((answer) => answer.expected));
+        assert.equal(bare.promptTokens.length, 1);
+        assert.ok(bare.promptTokens[0]! > 1000 && bare.promptTokens[0]! < held!.promptTokens[0]!);
     });
 
     it("measures second-hop, repeated-hop and other answer tokens apart on generated training chats", () => {

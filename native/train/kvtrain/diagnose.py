@@ -1,7 +1,7 @@
 """Where a model's answers go wrong, teacher-forced, on a held-out evaluation set.
 
     python3 -m kvtrain.diagnose --gguf models/small.gguf --size 2k --workspaces 3 [--json OUT]
-    python3 -m kvtrain.diagnose --gguf models/small.gguf --size 8k --workspaces 4 --greedy --split train
+    python3 -m kvtrain.diagnose --gguf models/small.gguf --size 8k --workspaces 4 --greedy --split train [--no-outline]
 
 For each question the training-style answer ("queryCedar is defined in src/a/b.ts.") follows the
 question token by token, and each answer token counts as right when it is the model's top prediction
@@ -257,6 +257,8 @@ def main(argv=None):
                         help="instead: greedy answers graded as the evaluation grades them, per family, with the wrong ones")
     parser.add_argument("--outline-detail", default="names", choices=("names", "definitions"),
                         help="with --greedy: the outline's detail in the prompt")
+    parser.add_argument("--no-outline", action="store_true",
+                        help="with --greedy: the prompt without the outline, as models trained before it read it")
     arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
     tokenizer = shared_tokenizer()
     model = load_gguf(arguments.gguf).to(arguments.device)
@@ -312,7 +314,7 @@ def main(argv=None):
     workspaces = generate_eval_set(tokenizer, arguments.size, arguments.workspaces, arguments.restate_error_messages, arguments.split)
     if arguments.greedy:
         result = evaluate_set(model, tokenizer, workspaces, arguments.device, keep_answers=True,
-                              style=RenderStyle(outline_detail=arguments.outline_detail))
+                              style=RenderStyle(outline_detail=arguments.outline_detail, outline_tail=not arguments.no_outline))
         print("%s split, %s: %d/%d %s" % (arguments.split, arguments.size, result["correct"], result["total"],
                                          {name: "%d/%d" % (f["correct"], f["total"]) for name, f in sorted(result["families"].items())}))
         for answer in result["answers"]:
@@ -320,7 +322,8 @@ def main(argv=None):
                 print("  wrong %-15s want %r, answered %r" % (answer["family"], answer["expected"], answer["answer"][:100]))
         if arguments.json:
             with open(arguments.json, "w") as handle:
-                json.dump(dict(result, gguf=arguments.gguf, size=arguments.size, split=arguments.split), handle, indent=1)
+                json.dump(dict(result, gguf=arguments.gguf, size=arguments.size, split=arguments.split,
+                               outline=not arguments.no_outline), handle, indent=1)
         return result
     result = diagnose_set(model, tokenizer, workspaces, arguments.device)
     result.update({"gguf": arguments.gguf, "size": arguments.size, "workspaces": arguments.workspaces})

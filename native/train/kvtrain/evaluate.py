@@ -85,8 +85,12 @@ def evaluate_set(model, tokenizer, workspaces, device, log=None, prefill_chunk=N
     results = {"total": 0, "correct": 0, "families": {}, "examples": []}
     if keep_answers:
         results["answers"] = []
+        results["promptTokens"] = []  # per workspace: its prompt before the first question
     for workspace in workspaces:
-        prefix_cache = prefill(model, encode_prefix(tokenizer, workspace["files"], style), device, prefill_chunk)
+        prefix_ids = encode_prefix(tokenizer, workspace["files"], style)
+        if keep_answers:
+            results["promptTokens"].append(len(prefix_ids))
+        prefix_cache = prefill(model, prefix_ids, device, prefill_chunk)
         for question in workspace["questions"]:
             answer = greedy_answer(model, tokenizer, prefix_cache, question["question"], device)
             correct = answer_matches(answer, question["expected"])
