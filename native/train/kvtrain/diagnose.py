@@ -23,6 +23,7 @@ from .data_stream import DATA_LAYOUTS, TARGET_LOOKUP, TARGET_SECOND_HOP, Sequenc
 from .qa_generator import SECOND_HOP_FIELDS, generate_workspace
 from .evaluate import _encode_question, encode_prefix, evaluate_set, generate_eval_set, prefill
 from .gguf_io import load_gguf
+from .workspace_outline import OUTLINE_DETAILS
 from .tokenizer import shared_tokenizer
 
 PARTS = ("pre", "first", "rest")
@@ -255,7 +256,7 @@ def main(argv=None):
                              "to tell what is not learnt from what does not carry over to unseen names")
     parser.add_argument("--greedy", action="store_true",
                         help="instead: greedy answers graded as the evaluation grades them, per family, with the wrong ones")
-    parser.add_argument("--outline-detail", default="names", choices=("names", "definitions"),
+    parser.add_argument("--outline-detail", default="names", choices=OUTLINE_DETAILS,
                         help="with --greedy: the outline's detail in the prompt")
     parser.add_argument("--no-outline", action="store_true",
                         help="with --greedy: the prompt without the outline, as models trained before it read it")
@@ -314,9 +315,8 @@ def main(argv=None):
     workspaces = generate_eval_set(tokenizer, arguments.size, arguments.workspaces, arguments.restate_error_messages, arguments.split)
     if arguments.greedy:
         result = evaluate_set(model, tokenizer, workspaces, arguments.device, keep_answers=True,
-                              style=RenderStyle(outline_detail=arguments.outline_detail, outline_tail=not arguments.no_outline))
-        print("%s split, %s: %d/%d %s" % (arguments.split, arguments.size, result["correct"], result["total"],
-                                         {name: "%d/%d" % (f["correct"], f["total"]) for name, f in sorted(result["families"].items())}))
+                              style=RenderStyle(outline_detail=arguments.outline_detail, outline_tail=not arguments.no_outline),
+                              log=lambda line: print("%s split, %s %s" % (arguments.split, arguments.size, line)))
         for answer in result["answers"]:
             if not answer["correct"]:
                 print("  wrong %-15s want %r, answered %r" % (answer["family"], answer["expected"], answer["answer"][:100]))

@@ -10,8 +10,6 @@ import torch
 from .chat_format import PRODUCT_STYLE, render_workspace_blocks
 from .eval_sets import EVAL_SIZES, generate_eval_set, write_eval_fixtures  # noqa: F401 (re-exported)
 
-
-
 # Characters that continue a number, a name or a path (bench/answerMatches.ts has the same rule).
 _CONTINUING = re.compile(r"[A-Za-z0-9_/]")
 
@@ -37,6 +35,7 @@ def answer_matches(answer, expected):
             return True
         start = answer.find(expected, start + 1)
     return False
+
 
 def encode_prefix(tokenizer, files, style=PRODUCT_STYLE):
     ids = [tokenizer.bos_id] if tokenizer.add_bos else []

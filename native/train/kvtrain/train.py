@@ -31,6 +31,7 @@ from .gguf_io import QUANT_PLANS, export_gguf, load_gguf
 from .model import CONFIGS, EnclosingProbe, LlamaModel, ModelConfig
 from .qa_generator import SELF_REFERENCE_PLACEMENTS
 from .tokenizer import shared_tokenizer
+from .workspace_outline import OUTLINE_DETAILS
 
 DEFAULTS = {
     # batch, learning rate, evaluation sets, data workers
@@ -77,7 +78,7 @@ def parse_arguments(argv):
     parser.add_argument("--file-list-share", type=float, help="override the layout's share of chats ending with the file list")
     parser.add_argument("--outline-share", type=float,
                         help="override the layout's share of chats whose workspace ends with the outline (workspace_outline.py; the engine renders it)")
-    parser.add_argument("--outline-detail", choices=["names", "definitions"], default="names",
+    parser.add_argument("--outline-detail", choices=OUTLINE_DETAILS, default="names",
                         help="the outline's detail in training chats and evaluation prompts (workspace_outline.OUTLINE_DETAILS; "
                              "the engine's --outline-detail)")
     parser.add_argument("--one-path-per-file", choices=["yes", "no"],
